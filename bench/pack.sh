@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Packs a large real build context (a ~500 MB Python virtualenv + Dockerfile)
+# with sm-kernel, `zip -r`, and Python's zipfile (stored and deflated), and
+# prints wall time, archive size and peak RSS side by side. See bench/README.md.
+#
+# Usage: bench/pack.sh [--prepare]      (--prepare: only build the context)
+# Environment:
+#   SM_KERNEL   sm-kernel binary (default: $CARGO_TARGET_DIR or
+#               ~/.cache/sm-kernel-target, release/sm-kernel)
+#   PACKER      override the sm-kernel command: "cmd {ctx} {out}", where {out}
+#               is the zip file to write (e.g. the scratch example binary)
+#   BENCH_CACHE where the context is built and kept (~/.cache/sm-kernel-bench)
+#   RUNS        runs per packer; the fastest is reported (default 3)
+set -euo pipefail
+
+CACHE=${BENCH_CACHE:-$HOME/.cache/sm-kernel-bench}
+CTX=$CACHE/context
+RUNS=${RUNS:-3}
+SM_KERNEL=${SM_KERNEL:-${CARGO_TARGET_DIR:-$HOME/.cache/sm-kernel-target}/release/sm-kernel}
+PACKER=${PACKER:-}
+PYTHON=${PYTHON:-python3}
+# Chosen to land near 500 MB on disk: compiled extensions, Python sources,
+# data files and a few already-compressed files, like a real kernel image context.
+PACKAGES=(numpy scipy pandas scikit-learn matplotlib sympy statsmodels networkx)
+
+die() { echo "pack.sh: $*" >&2; exit 1; }
+
+prepare() {
+    if [[ -f $CTX/.complete ]]; then
+        return
+    fi
+    echo "building the benchmark context in $CTX (pip install, a few minutes, once)" >&2
+    rm -rf "$CTX"
+    mkdir -p "$CTX"
+    "$PYTHON" -m venv "$CTX/venv"
+    "$CTX/venv/bin/pip" install --quiet --no-cache-dir --disable-pip-version-check "${PACKAGES[@]}"
+    cat >"$CTX/Dockerfile" <<'EOF'
+FROM public.ecr.aws/docker/library/python:3.11-slim
+COPY venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+EOF
+    touch "$CTX/.complete"
+}
+
+need_time() {
+    if [[ ! -x /usr/bin/time ]]; then
+        echo "installing GNU time (Debian package 'time')" >&2
+        apt-get update -qq && apt-get install -y -qq time >/dev/null
+    fi
+}
+
+# Python zipfile packer: stored|deflated CONTEXT OUTPUT. Symlinks are stored
+# as links (like zip -y and sm-kernel), not followed.
+PY_ZIP='
+import os, stat, sys, zipfile
+mode, ctx, out = sys.argv[1:4]
+method = zipfile.ZIP_STORED if mode == "stored" else zipfile.ZIP_DEFLATED
+with zipfile.ZipFile(out, "w", method) as zf:
+    for root, dirs, files in os.walk(ctx):
+        dirs.sort()
+        rel = os.path.relpath(root, ctx)
+        links = [d for d in dirs if os.path.islink(os.path.join(root, d))]
+        for name in sorted(files) + links:
+            path = os.path.join(root, name)
+            arc = os.path.normpath(os.path.join(rel, name))
+            if os.path.islink(path):
+                info = zipfile.ZipInfo(arc)
+                info.create_system = 3
+                info.external_attr = (stat.S_IFLNK | 0o777) << 16
+                zf.writestr(info, os.readlink(path))
+            else:
+                zf.write(path, arc)
+'
+
+# run NAME OUTPUT_FILE CMD...: best wall time of $RUNS, its archive size, max RSS.
+declare -A WALL SIZE RSS
+run() {
+    local name=$1 output=$2
+    shift 2
+    local best="" rss=0 log
+    log=$(mktemp)
+    for ((i = 0; i < RUNS; i++)); do
+        rm -rf "$output" "$WORK/smk"
+        /usr/bin/time -v -o "$log" "$@" >/dev/null 2>"$WORK/$name.stderr" ||
+            { cat "$WORK/$name.stderr" >&2; die "$name failed"; }
+        local wall r
+        wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$log" |
+            awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }')
+        r=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$log")
+        if [[ -z $best ]] || awk -v a="$wall" -v b="$best" 'BEGIN { exit !(a < b) }'; then
+            best=$wall
+        fi
+        ((r > rss)) && rss=$r
+    done
+    rm -f "$log"
+    if [[ $name == sm-kernel && -z $PACKER ]]; then
+        output=$(find "$WORK/smk" -name context.zip | head -n 1)
+    fi
+    WALL[$name]=$best
+    SIZE[$name]=$(stat -c %s "$output")
+    RSS[$name]=$rss
+    unzip -tqq "$output" >/dev/null || die "$name wrote an archive that unzip -t rejects"
+    echo "  $name: ${best}s" >&2
+}
+
+main() {
+    prepare
+    [[ ${1:-} == --prepare ]] && return
+    need_time
+    command -v zip >/dev/null || die "zip is not installed (apt-get install zip)"
+    command -v unzip >/dev/null || die "unzip is not installed (apt-get install unzip)"
+
+    WORK=$(mktemp -d)
+    trap 'rm -rf "$WORK"' EXIT
+
+    local smk_cmd
+    if [[ -n $PACKER ]]; then
+        smk_cmd=${PACKER//\{ctx\}/$CTX}
+        smk_cmd=${smk_cmd//\{out\}/$WORK/smk.zip}
+    else
+        [[ -x $SM_KERNEL ]] || die "no sm-kernel binary at $SM_KERNEL (cargo build --release, or set SM_KERNEL / PACKER)"
+        smk_cmd="\"$SM_KERNEL\" plan --context \"$CTX\" --file \"$CTX/Dockerfile\" --image-name bench --app kernel-gateway --kernel-name python3 --role arn:aws:iam::123456789012:role/bench --domain-id d-bench0000000 --region us-east-1 --out \"$WORK/smk\""
+    fi
+
+    local files bytes
+    files=$(find "$CTX" -type f -o -type l | wc -l)
+    bytes=$(du -sb "$CTX" | cut -f1)
+    echo "context: $CTX, $files files and links, $bytes bytes; $(nproc) cores; best of $RUNS runs, warm page cache" >&2
+    # Warm the page cache so every packer reads from memory.
+    tar -cf - -C "$CTX" . >/dev/null
+
+    run sm-kernel "$WORK/smk.zip" bash -c "$smk_cmd"
+    run "zip -r" "$WORK/zip.zip" bash -c "cd \"$CTX\" && zip -r -q -X -y \"$WORK/zip.zip\" ."
+    run "zipfile stored" "$WORK/py-stored.zip" "$PYTHON" -c "$PY_ZIP" stored "$CTX" "$WORK/py-stored.zip"
+    run "zipfile deflated" "$WORK/py-deflated.zip" "$PYTHON" -c "$PY_ZIP" deflated "$CTX" "$WORK/py-deflated.zip"
+
+    local z=${WALL["zip -r"]} zs=${SIZE["zip -r"]}
+    printf '\n%-18s %10s %14s %12s %10s %10s\n' packer "wall (s)" "bytes out" "peak RSS" "speed" "size"
+    printf '%-18s %10s %14s %12s %10s %10s\n' "" "" "" "(MiB)" "vs zip -r" "vs zip -r"
+    for name in sm-kernel "zip -r" "zipfile stored" "zipfile deflated"; do
+        awk -v n="$name" -v w="${WALL[$name]}" -v s="${SIZE[$name]}" -v r="${RSS[$name]}" -v z="$z" -v zs="$zs" \
+            'BEGIN { printf "%-18s %10.2f %14d %12.1f %9.2fx %9.3fx\n", n, w, s, r / 1024, z / w, s / zs }'
+    done
+}
+
+main "$@"

@@ -1,0 +1,211 @@
+//! Renders `buildspec/buildspec.yml`.
+//!
+//! sm-docker pasted extra arguments into the buildspec unquoted, so a build arg could run
+//! code on the build host. Here every user value becomes a single-quoted shell word, and
+//! every generated command line a JSON-quoted YAML string (JSON strings are valid YAML
+//! double-quoted scalars), so neither the shell nor the YAML parser can misread it.
+
+use std::collections::BTreeMap;
+
+/// The template, embedded so the binary is self-contained.
+pub const TEMPLATE: &str = include_str!("../buildspec/buildspec.yml");
+
+/// The line the build prints after the push; `publish` and the sandbox both parse it.
+pub const DIGEST_MARKER: &str = "SM_KERNEL_PUSHED_DIGEST=";
+
+/// Everything the buildspec depends on. The image URI is deliberately not here: it is passed
+/// as an environment variable so that the buildspec (and so the image tag derived from it)
+/// does not depend on itself.
+#[derive(Debug, Clone)]
+pub struct BuildspecInputs<'a> {
+    /// The Dockerfile's path inside the zip, relative to its root.
+    pub dockerfile_in_zip: &'a str,
+    pub build_args: &'a BTreeMap<String, String>,
+    /// Extra ECR registries to log in to, as `ACCOUNT.dkr.ecr.REGION.amazonaws.com`.
+    pub registries: &'a [String],
+}
+
+/// Quotes one word for POSIX sh: inside single quotes nothing is special, and a single quote
+/// is written as `'\''`.
+pub fn shell_quote(word: &str) -> String {
+    let mut out = String::with_capacity(word.len() + 2);
+    out.push('\'');
+    for c in word.chars() {
+        if c == '\'' {
+            out.push_str("'\\''");
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\'');
+    out
+}
+
+fn yaml_item(command: &str) -> String {
+    format!(
+        "      - {}",
+        serde_json::to_string(command).expect("a string always serialises")
+    )
+}
+
+/// The region part of an ECR registry host (`123.dkr.ecr.eu-west-1.amazonaws.com`).
+fn registry_region(host: &str) -> &str {
+    host.split('.').nth(3).unwrap_or("")
+}
+
+pub fn render(inputs: &BuildspecInputs) -> String {
+    let logins: Vec<String> = inputs
+        .registries
+        .iter()
+        .map(|host| {
+            yaml_item(&format!(
+                "aws ecr get-login-password --region {} | docker login --username AWS --password-stdin {}",
+                shell_quote(registry_region(host)),
+                shell_quote(host)
+            ))
+        })
+        .collect();
+
+    let mut build = format!(
+        "docker build --platform linux/amd64 --progress plain -f {} -t \"$IMAGE_URI\"",
+        shell_quote(inputs.dockerfile_in_zip)
+    );
+    for (k, v) in inputs.build_args {
+        build.push_str(" --build-arg ");
+        build.push_str(&shell_quote(&format!("{k}={v}")));
+    }
+    build.push_str(" .");
+
+    let text = TEMPLATE
+        .replace("@@EXTRA_REGISTRY_LOGINS@@\n", &join_lines(&logins))
+        .replace("@@DOCKER_BUILD@@\n", &join_lines(&[yaml_item(&build)]));
+    debug_assert!(!text.contains("@@"));
+    text
+}
+
+fn join_lines(lines: &[String]) -> String {
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn commands(yaml: &str) -> Vec<String> {
+        let doc: serde_norway::Value = serde_norway::from_str(yaml).expect("valid YAML");
+        assert_eq!(doc["version"], serde_norway::Value::from(0.2));
+        let mut out = Vec::new();
+        for phase in ["pre_build", "build", "post_build"] {
+            for c in doc["phases"][phase]["commands"].as_sequence().unwrap() {
+                out.push(c.as_str().unwrap().to_string());
+            }
+        }
+        out
+    }
+
+    fn render_with(args: &[(&str, &str)], registries: &[&str]) -> String {
+        let args: BTreeMap<String, String> = args
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let registries: Vec<String> = registries.iter().map(|s| s.to_string()).collect();
+        render(&BuildspecInputs {
+            dockerfile_in_zip: "Dockerfile",
+            build_args: &args,
+            registries: &registries,
+        })
+    }
+
+    #[test]
+    fn renders_valid_codebuild_yaml() {
+        let yaml = render_with(&[("PY", "3.11")], &[]);
+        let cmds = commands(&yaml);
+        assert!(cmds
+            .iter()
+            .any(|c| c.starts_with("aws ecr get-login-password")));
+        assert!(cmds.iter().any(|c| c
+            == "docker build --platform linux/amd64 --progress plain -f 'Dockerfile' -t \"$IMAGE_URI\" --build-arg 'PY=3.11' ."));
+        assert!(cmds.iter().any(|c| c == "docker push \"$IMAGE_URI\""));
+        assert!(cmds.iter().any(|c| c.contains(DIGEST_MARKER)));
+        assert!(!yaml.contains("@@"));
+    }
+
+    #[test]
+    fn extra_registries_get_their_own_login_with_their_region() {
+        let yaml = render_with(&[], &["763104351884.dkr.ecr.eu-west-1.amazonaws.com"]);
+        let cmds = commands(&yaml);
+        assert!(cmds.contains(&"aws ecr get-login-password --region 'eu-west-1' | docker login --username AWS --password-stdin '763104351884.dkr.ecr.eu-west-1.amazonaws.com'".to_string()));
+    }
+
+    #[test]
+    fn hostile_build_args_stay_inert() {
+        let hostile = "$(touch pwned) `touch pwned2` ' \" \\ ; touch pwned3\nsecond line #x: y";
+        let yaml = render_with(&[("EVIL", hostile)], &[]);
+        let build = commands(&yaml)
+            .into_iter()
+            .find(|c| c.starts_with("docker build"))
+            .unwrap();
+        // Run the real command line through sh with `docker` replaced by a function that
+        // prints its arguments one per line, NUL-terminated, in a scratch folder.
+        let dir = tempfile::tempdir().unwrap();
+        let script = format!(
+            "docker() {{ for a in \"$@\"; do printf '%s\\0' \"$a\"; done; }}\nIMAGE_URI=repo:tag\n{build}\n"
+        );
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let args: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .split('\0')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        assert!(args.contains(&format!("EVIL={hostile}")), "{args:?}");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "a command ran"
+        );
+    }
+
+    #[test]
+    fn dockerfile_path_is_quoted() {
+        let args = BTreeMap::new();
+        let yaml = render(&BuildspecInputs {
+            dockerfile_in_zip: "docker files/it's.Dockerfile",
+            build_args: &args,
+            registries: &[],
+        });
+        let cmds = commands(&yaml);
+        assert!(cmds
+            .iter()
+            .any(|c| c.contains("-f 'docker files/it'\\''s.Dockerfile'")));
+    }
+
+    #[test]
+    fn same_inputs_same_bytes() {
+        assert_eq!(
+            render_with(&[("A", "1")], &[]),
+            render_with(&[("A", "1")], &[])
+        );
+        assert_ne!(
+            render_with(&[("A", "1")], &[]),
+            render_with(&[("A", "2")], &[])
+        );
+    }
+
+    #[test]
+    fn shell_quote_handles_quotes() {
+        assert_eq!(shell_quote("a'b"), "'a'\\''b'");
+        assert_eq!(shell_quote(""), "''");
+    }
+}

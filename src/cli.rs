@@ -1,0 +1,341 @@
+//! The command line. Doc comments here are the `--help` text, so they are written for a
+//! Studio user who knows their domain and role but not our internals.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Publish a custom kernel image to Amazon SageMaker Studio: build it in AWS CodeBuild, push it
+/// to ECR, register it as a SageMaker image and attach it to your Studio domain.
+///
+/// Start with `sm-kernel init` in an empty folder, or `sm-kernel plan` in a folder that holds a
+/// kernel.toml, to see every resource, step and AWS permission a publish would use — without
+/// touching AWS.
+#[derive(Debug, Parser)]
+#[command(
+    name = "sm-kernel",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The manifest to read [default: ./kernel.toml when it exists].
+    #[arg(long, global = true, value_name = "FILE", env = "SM_KERNEL_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// AWS region, e.g. us-east-1 (also AWS_REGION; overrides the manifest).
+    #[arg(long, global = true, value_name = "REGION", env = "SM_KERNEL_REGION")]
+    pub region: Option<String>,
+
+    /// Named AWS profile from ~/.aws/config (also AWS_PROFILE).
+    #[arg(long, global = true, value_name = "PROFILE")]
+    pub profile: Option<String>,
+
+    /// Send every AWS call to this endpoint, e.g. a local emulator (also AWS_ENDPOINT_URL).
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// What to print on stdout: a readable report, or one JSON document for scripts.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// Print nothing on stderr except errors.
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print more detail on stderr (every AWS call as it is made).
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+
+    /// Plain progress lines instead of progress bars, even on a terminal.
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+
+    /// Colour on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scaffold a kernel: a kernel.toml and a Dockerfile that Studio accepts.
+    ///
+    /// Never overwrites a file that already exists.
+    Init(InitArgs),
+
+    /// Show what a publish would do — every resource, step and AWS call with the permission it
+    /// needs — and optionally write the exact artifacts. Makes no network call and needs no
+    /// credentials.
+    Plan(PlanArgs),
+
+    /// Build, register and attach kernels. Today only `--dry-run` is available, which is the
+    /// same as `sm-kernel plan`.
+    Publish(PublishArgs),
+
+    /// Print shell completions, e.g. `sm-kernel completions bash > /etc/bash_completion.d/sm-kernel`.
+    Completions {
+        /// The shell to generate completions for.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Folder to create the kernel in [default: the current folder].
+    pub dir: Option<PathBuf>,
+
+    /// Which kind of image to scaffold.
+    #[arg(long, value_enum, default_value_t = Template::Python)]
+    pub template: Template,
+
+    /// SageMaker image name to write into kernel.toml [default: derived from the folder name].
+    #[arg(long, value_name = "NAME")]
+    pub image_name: Option<String>,
+
+    /// Execution role ARN to write into kernel.toml.
+    #[arg(long, value_name = "ARN")]
+    pub role: Option<String>,
+
+    /// Studio domain id to write into kernel.toml (d-…).
+    #[arg(long, value_name = "ID")]
+    pub domain_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Template {
+    /// A Python kernel for Studio Classic (KernelGateway app) with ipykernel.
+    Python,
+    /// A JupyterLab space image for the new Studio.
+    Jupyterlab,
+    /// A Code Editor space image for the new Studio.
+    CodeEditor,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Kernels (image names) from the manifest to plan [default: all of them].
+    #[arg(value_name = "KERNEL")]
+    pub kernels: Vec<String>,
+
+    /// Also write plan.json and, per kernel, context.zip, buildspec.yml and the request bodies
+    /// into this folder (created if missing; must be empty or a previous plan output).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub kernel: KernelArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Show the plan and write artifacts instead of publishing (same as `sm-kernel plan`).
+    #[arg(long, required = true)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub plan: PlanArgs,
+}
+
+/// Every manifest key as a flag (flags win over the manifest and the environment). They apply
+/// to each selected kernel; the ones that identify a kernel (`--image-name`, `--context`,
+/// `--file`, …) need exactly one selected kernel.
+#[derive(Debug, Default, Args)]
+#[command(next_help_heading = "Kernel settings (override kernel.toml)")]
+pub struct KernelArgs {
+    /// SageMaker image name (1–63: letters, digits, single - or . between them).
+    #[arg(long, value_name = "NAME", env = "SM_KERNEL_IMAGE_NAME")]
+    pub image_name: Option<String>,
+
+    /// Docker build context folder.
+    #[arg(long, value_name = "DIR", env = "SM_KERNEL_CONTEXT")]
+    pub context: Option<PathBuf>,
+
+    /// Dockerfile [default: CONTEXT/Dockerfile].
+    #[arg(
+        long = "file",
+        short = 'f',
+        value_name = "DOCKERFILE",
+        env = "SM_KERNEL_DOCKERFILE"
+    )]
+    pub dockerfile: Option<PathBuf>,
+
+    /// Name Studio shows for the image.
+    #[arg(long, value_name = "TEXT", env = "SM_KERNEL_DISPLAY_NAME")]
+    pub display_name: Option<String>,
+
+    /// Description of the image.
+    #[arg(long, value_name = "TEXT", env = "SM_KERNEL_DESCRIPTION")]
+    pub description: Option<String>,
+
+    /// Which Studio app runs the image.
+    #[arg(long, value_enum, value_name = "APP", env = "SM_KERNEL_APP")]
+    pub app: Option<AppArg>,
+
+    /// Kernelspec name inside the image (KernelGateway only; must match `jupyter kernelspec list`).
+    #[arg(long, value_name = "NAME", env = "SM_KERNEL_KERNEL_NAME")]
+    pub kernel_name: Option<String>,
+
+    /// Name Studio shows for the kernel (KernelGateway only).
+    #[arg(long, value_name = "TEXT", env = "SM_KERNEL_KERNEL_DISPLAY_NAME")]
+    pub kernel_display_name: Option<String>,
+
+    /// UID of the user in the image (Studio accepts 1000 with GID 100, or 0 with GID 0).
+    #[arg(long, value_name = "UID", env = "SM_KERNEL_UID")]
+    pub uid: Option<u32>,
+
+    /// GID of the user in the image.
+    #[arg(long, value_name = "GID", env = "SM_KERNEL_GID")]
+    pub gid: Option<u32>,
+
+    /// Where Studio mounts the user's home storage.
+    #[arg(long, value_name = "PATH", env = "SM_KERNEL_MOUNT_PATH")]
+    pub mount_path: Option<String>,
+
+    /// Container entrypoint (JupyterLab / Code Editor only).
+    #[arg(long, value_name = "CMD", env = "SM_KERNEL_ENTRYPOINT")]
+    pub entrypoint: Option<String>,
+
+    /// Container argument, repeatable (JupyterLab / Code Editor only).
+    #[arg(long = "container-arg", value_name = "ARG")]
+    pub container_args: Vec<String>,
+
+    /// Container environment variable K=V, repeatable (JupyterLab / Code Editor only).
+    #[arg(long = "container-env", value_name = "K=V")]
+    pub container_env: Vec<String>,
+
+    /// Studio domain to attach the image to (d-…).
+    #[arg(long, value_name = "ID", env = "SM_KERNEL_DOMAIN_ID")]
+    pub domain_id: Option<String>,
+
+    /// Execution role ARN: CodeBuild runs as it and SageMaker reads the image with it.
+    #[arg(long, value_name = "ARN", env = "SM_KERNEL_ROLE")]
+    pub role: Option<String>,
+
+    /// S3 bucket for the build context [default: sagemaker-REGION-ACCOUNT].
+    #[arg(long, value_name = "BUCKET", env = "SM_KERNEL_BUCKET")]
+    pub bucket: Option<String>,
+
+    /// ECR repository [default: sagemaker-studio-IMAGE].
+    #[arg(long, value_name = "NAME", env = "SM_KERNEL_REPOSITORY")]
+    pub repository: Option<String>,
+
+    /// CodeBuild project [default: sagemaker-studio-IMAGE].
+    #[arg(long, value_name = "NAME", env = "SM_KERNEL_PROJECT")]
+    pub project: Option<String>,
+
+    /// App image config name [default: the image name with dots as hyphens].
+    #[arg(long, value_name = "NAME", env = "SM_KERNEL_APP_IMAGE_CONFIG")]
+    pub app_image_config: Option<String>,
+
+    /// CodeBuild compute type.
+    #[arg(long, value_name = "TYPE", env = "SM_KERNEL_COMPUTE_TYPE")]
+    pub compute_type: Option<String>,
+
+    /// CodeBuild build image [default: aws/codebuild/standard:7.0].
+    #[arg(long, value_name = "IMAGE", env = "SM_KERNEL_CODEBUILD_IMAGE")]
+    pub codebuild_image: Option<String>,
+
+    /// Build timeout in minutes (5–2160).
+    #[arg(long, value_name = "MINUTES", env = "SM_KERNEL_TIMEOUT_MINUTES")]
+    pub timeout_minutes: Option<u32>,
+
+    /// Docker build argument K=V, repeatable.
+    #[arg(long = "build-arg", value_name = "K=V")]
+    pub build_args: Vec<String>,
+
+    /// Tag K=V for the created resources, repeatable.
+    #[arg(long = "tag", value_name = "K=V")]
+    pub tags: Vec<String>,
+
+    /// Extra ECR registry to log in to before the build (for private base images), repeatable.
+    #[arg(long = "registry", value_name = "HOST")]
+    pub registries: Vec<String>,
+
+    /// Run the build inside this VPC.
+    #[arg(long, value_name = "VPC", env = "SM_KERNEL_VPC_ID")]
+    pub vpc_id: Option<String>,
+
+    /// Subnets for the build (with --vpc-id), comma-separated.
+    #[arg(
+        long,
+        value_name = "IDS",
+        value_delimiter = ',',
+        env = "SM_KERNEL_SUBNET_IDS"
+    )]
+    pub subnet_ids: Vec<String>,
+
+    /// Security groups for the build (with --vpc-id), comma-separated.
+    #[arg(
+        long,
+        value_name = "IDS",
+        value_delimiter = ',',
+        env = "SM_KERNEL_SECURITY_GROUP_IDS"
+    )]
+    pub security_group_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AppArg {
+    KernelGateway,
+    Jupyterlab,
+    CodeEditor,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn publish_requires_dry_run_until_the_pipeline_exists() {
+        let err = Cli::try_parse_from(["sm-kernel", "publish"]).unwrap_err();
+        assert!(err.to_string().contains("--dry-run"), "{err}");
+    }
+
+    #[test]
+    fn list_flags_accept_commas_and_repeats() {
+        let cli = Cli::try_parse_from([
+            "sm-kernel",
+            "plan",
+            "--subnet-ids",
+            "subnet-1,subnet-2",
+            "--build-arg",
+            "A=1",
+            "--build-arg",
+            "B=x,y",
+        ])
+        .unwrap();
+        let Command::Plan(plan) = cli.command else {
+            panic!("expected plan")
+        };
+        assert_eq!(plan.kernel.subnet_ids, ["subnet-1", "subnet-2"]);
+        assert_eq!(plan.kernel.build_args, ["A=1", "B=x,y"]);
+    }
+}

@@ -1,0 +1,616 @@
+//! The deterministic, parallel, streaming zip writer.
+//!
+//! Work is cut into pieces in archive order — one per small file, 1 MiB slices
+//! of large ones — and compressed on every core. Pieces are written strictly in
+//! order, and a worker may only start a piece within a fixed window ahead of the
+//! writer, so memory is bounded by threads and window, never by the context.
+//! A large file's slices are independent raw-deflate streams joined with sync
+//! flushes (as pigz does), each primed with the 32 KiB before it, so the result
+//! is one valid deflate stream that does not depend on the thread count.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Condvar, Mutex};
+
+use crc32fast::Hasher as Crc;
+use flate2::{Compress, Compression, FlushCompress, Status};
+use sha2::{Digest, Sha256};
+
+use super::error::ContextError;
+use super::report::PackReport;
+use super::scan::{Entry, Listing, Source};
+use super::zipfmt::{self, Limits, Method, Record};
+
+/// Deflate level. Fixed: it is part of what makes the digest reproducible.
+/// Level 1 trades a few percent of size for roughly 3x the speed of level 6
+/// (measured in bench/README.md); the archive is uploaded once and unpacked once.
+const LEVEL: u32 = 1;
+/// Slice size for large files; also the largest file compressed in one piece.
+const CHUNK: u64 = 1 << 20;
+/// Deflate's window: each slice is primed with this much of what precedes it.
+const DICT: u64 = 32 << 10;
+/// How much of a large file is test-compressed to decide whether to store it.
+const PROBE: usize = 64 << 10;
+
+/// File name endings whose content is already compressed: stored as is,
+/// because deflating them again costs time and gains nothing.
+const STORED_EXTENSIONS: &[&str] = &[
+    ".zip", ".gz", ".tgz", ".bz2", ".tbz2", ".xz", ".txz", ".zst", ".lz4", ".lzma", ".7z", ".rar",
+    ".br", ".whl", ".jar", ".war", ".ear", ".egg", ".nupkg", ".apk", ".png", ".jpg", ".jpeg",
+    ".gif", ".webp", ".avif", ".heic", ".mp3", ".mp4", ".m4a", ".m4v", ".mov", ".mkv", ".webm",
+    ".ogg", ".opus", ".flac", ".woff", ".woff2", ".docx", ".xlsx", ".pptx",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackOptions {
+    /// Compression threads. The archive bytes do not depend on it.
+    pub threads: usize,
+}
+
+impl Default for PackOptions {
+    fn default() -> Self {
+        PackOptions {
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+}
+
+/// Writes the archive for `listing` to `out` (which need not be seekable) on
+/// all cores, and returns the report with the digest of the bytes written.
+pub fn pack<W: Write>(listing: &Listing, out: W) -> Result<PackReport, ContextError> {
+    pack_with(listing, out, &PackOptions::default())
+}
+
+pub fn pack_with<W: Write>(
+    listing: &Listing,
+    out: W,
+    opts: &PackOptions,
+) -> Result<PackReport, ContextError> {
+    pack_inner(listing, out, opts, &Limits::STANDARD, "the output")
+}
+
+/// Packs into `path` through a temporary file in the same directory, renamed
+/// into place on success: a failed run never leaves a truncated archive that
+/// looks finished.
+pub fn pack_to_file(listing: &Listing, path: &Path) -> Result<PackReport, ContextError> {
+    let target = path.display().to_string();
+    let werr = |source: io::Error| ContextError::Write {
+        target: target.clone(),
+        source,
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.partial"));
+    let file = File::create(&tmp).map_err(werr)?;
+    let result = pack_inner(
+        listing,
+        &file,
+        &PackOptions::default(),
+        &Limits::STANDARD,
+        &target,
+    )
+    .and_then(|r| {
+        file.sync_all().map_err(werr)?;
+        fs::rename(&tmp, path).map_err(werr)?;
+        Ok(r)
+    });
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+pub(super) fn pack_inner<W: Write>(
+    listing: &Listing,
+    out: W,
+    opts: &PackOptions,
+    lim: &Limits,
+    target: &str,
+) -> Result<PackReport, ContextError> {
+    let entries = listing.entries();
+    let threads = opts.threads.max(1);
+    let window = (threads as u64 * 2 + 2).min(64);
+    let dispatch = Mutex::new(Dispatcher {
+        entries,
+        entry: 0,
+        chunk: 0,
+        method: None,
+        seq: 0,
+    });
+    let shared = Shared {
+        written: Mutex::new(0),
+        advanced: Condvar::new(),
+        abort: AtomicBool::new(false),
+        window,
+    };
+    let mut zip = ZipState {
+        sink: Sink {
+            out: BufWriter::with_capacity(256 << 10, out),
+            sha: Sha256::new(),
+            count: 0,
+            target: target.to_string(),
+        },
+        entries,
+        lim: *lim,
+        records: Vec::with_capacity(entries.len()),
+        current: None,
+        buf: Vec::new(),
+        stored: 0,
+    };
+    let (tx, rx) = mpsc::channel::<Msg>();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let (dispatch, shared) = (&dispatch, &shared);
+            s.spawn(move || worker(entries, dispatch, shared, tx));
+        }
+        drop(tx);
+        let r = zip.run(rx, &shared);
+        if r.is_err() {
+            shared.abort.store(true, Ordering::SeqCst);
+            let _guard = shared.written.lock().unwrap();
+            shared.advanced.notify_all();
+        }
+        r
+    })?;
+    zip.finish(listing)
+}
+
+struct Shared {
+    /// Pieces written so far; workers wait on it to stay within the window.
+    written: Mutex<u64>,
+    advanced: Condvar,
+    abort: AtomicBool,
+    window: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Task {
+    seq: u64,
+    entry: usize,
+    chunk: u64,
+    nchunks: u64,
+    /// Decided up front for sliced files (all slices must agree); `None` lets a
+    /// single-piece entry pick whichever is smaller.
+    method: Option<Method>,
+}
+
+struct Piece {
+    method: Method,
+    crc: Crc,
+    len: u64,
+    data: Vec<u8>,
+}
+
+enum Msg {
+    Piece(Task, Piece),
+    Failed(ContextError),
+}
+
+/// Hands out pieces in archive order.
+struct Dispatcher<'a> {
+    entries: &'a [Entry],
+    entry: usize,
+    chunk: u64,
+    method: Option<Method>,
+    seq: u64,
+}
+
+impl Dispatcher<'_> {
+    fn next(&mut self, comp: &mut Compress) -> Result<Option<Task>, ContextError> {
+        let Some(e) = self.entries.get(self.entry) else {
+            return Ok(None);
+        };
+        let nchunks = chunks_of(e);
+        if nchunks > 1 && self.chunk == 0 {
+            self.method = Some(choose_streamed_method(e, comp)?);
+        }
+        let task = Task {
+            seq: self.seq,
+            entry: self.entry,
+            chunk: self.chunk,
+            nchunks,
+            method: if nchunks > 1 { self.method } else { None },
+        };
+        self.seq += 1;
+        self.chunk += 1;
+        if self.chunk == nchunks {
+            self.entry += 1;
+            self.chunk = 0;
+        }
+        Ok(Some(task))
+    }
+}
+
+fn chunks_of(e: &Entry) -> u64 {
+    match e.source {
+        Source::File(_) if e.size > CHUNK => e.size.div_ceil(CHUNK),
+        _ => 1,
+    }
+}
+
+fn stored_by_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    STORED_EXTENSIONS.iter().any(|ext| lower.ends_with(ext))
+}
+
+/// For a sliced file the method must be known before its first slice is
+/// written: stored if its name says so or its first 64 KiB barely compress.
+fn choose_streamed_method(e: &Entry, comp: &mut Compress) -> Result<Method, ContextError> {
+    if stored_by_name(&e.name) {
+        return Ok(Method::Stored);
+    }
+    let Source::File(path) = &e.source else {
+        return Ok(Method::Deflated);
+    };
+    let mut probe = Vec::with_capacity(PROBE);
+    File::open(path)
+        .and_then(|f| f.take(PROBE as u64).read_to_end(&mut probe))
+        .map_err(|err| ContextError::read(path, err))?;
+    let packed = deflate(comp, &[], &probe, true);
+    // Under 5% saved is not worth the time, here or when unpacking.
+    Ok(if packed.len() * 100 > probe.len() * 95 {
+        Method::Stored
+    } else {
+        Method::Deflated
+    })
+}
+
+fn worker(
+    entries: &[Entry],
+    dispatch: &Mutex<Dispatcher<'_>>,
+    shared: &Shared,
+    tx: mpsc::Sender<Msg>,
+) {
+    let mut comp = Compress::new(
+        Compression::new(
+            std::env::var("SMK_LEVEL")
+                .ok()
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(LEVEL),
+        ),
+        false,
+    ); // TEMP
+    let mut buf = Vec::new();
+    while !shared.abort.load(Ordering::SeqCst) {
+        let next = dispatch.lock().unwrap().next(&mut comp);
+        let task = match next {
+            Ok(Some(t)) => t,
+            Ok(None) => return,
+            Err(e) => {
+                let _ = tx.send(Msg::Failed(e));
+                return;
+            }
+        };
+        {
+            let mut written = shared.written.lock().unwrap();
+            while task.seq >= *written + shared.window && !shared.abort.load(Ordering::SeqCst) {
+                written = shared.advanced.wait(written).unwrap();
+            }
+        }
+        if shared.abort.load(Ordering::SeqCst) {
+            return;
+        }
+        let msg = match process(&entries[task.entry], &task, &mut comp, &mut buf) {
+            Ok(p) => Msg::Piece(task, p),
+            Err(e) => Msg::Failed(e),
+        };
+        if tx.send(msg).is_err() {
+            return;
+        }
+    }
+}
+
+fn process(
+    e: &Entry,
+    t: &Task,
+    comp: &mut Compress,
+    buf: &mut Vec<u8>,
+) -> Result<Piece, ContextError> {
+    match &e.source {
+        Source::Dir => Ok(Piece {
+            method: Method::Stored,
+            crc: Crc::new(),
+            len: 0,
+            data: Vec::new(),
+        }),
+        Source::Symlink(target) => Ok(stored(target)),
+        Source::Bytes(data) => Ok(whole(&e.name, data, comp)),
+        Source::File(path) if t.nchunks == 1 => {
+            buf.clear();
+            File::open(path)
+                .and_then(|f| f.take(e.size + 1).read_to_end(buf))
+                .map_err(|err| ContextError::read(path, err))?;
+            if buf.len() as u64 != e.size {
+                return Err(ContextError::FileChanged { path: path.clone() });
+            }
+            Ok(whole(&e.name, buf, comp))
+        }
+        Source::File(path) => {
+            let method = t.method.unwrap_or(Method::Deflated);
+            let last = t.chunk + 1 == t.nchunks;
+            let start = t.chunk * CHUNK;
+            let end = (start + CHUNK).min(e.size);
+            let from = if method == Method::Deflated {
+                start.saturating_sub(DICT)
+            } else {
+                start
+            };
+            let changed = || ContextError::FileChanged { path: path.clone() };
+            let mut f = File::open(path).map_err(|err| ContextError::read(path, err))?;
+            buf.resize((end - from) as usize, 0);
+            f.seek(SeekFrom::Start(from))
+                .and_then(|_| f.read_exact(buf))
+                .map_err(|err| match err.kind() {
+                    io::ErrorKind::UnexpectedEof => changed(),
+                    _ => ContextError::read(path, err),
+                })?;
+            if last
+                && f.read(&mut [0u8; 1])
+                    .map_err(|err| ContextError::read(path, err))?
+                    != 0
+            {
+                return Err(changed());
+            }
+            let (dict, data) = buf.split_at((start - from) as usize);
+            let mut crc = Crc::new();
+            crc.update(data);
+            let out = match method {
+                Method::Stored => data.to_vec(),
+                Method::Deflated => deflate(comp, dict, data, last),
+            };
+            Ok(Piece {
+                method,
+                crc,
+                len: data.len() as u64,
+                data: out,
+            })
+        }
+    }
+}
+
+fn stored(data: &[u8]) -> Piece {
+    let mut crc = Crc::new();
+    crc.update(data);
+    Piece {
+        method: Method::Stored,
+        crc,
+        len: data.len() as u64,
+        data: data.to_vec(),
+    }
+}
+
+/// A single-piece entry: deflated unless that does not make it smaller.
+fn whole(name: &str, data: &[u8], comp: &mut Compress) -> Piece {
+    if data.is_empty() || stored_by_name(name) {
+        return stored(data);
+    }
+    let packed = deflate(comp, &[], data, true);
+    if packed.len() >= data.len() {
+        return stored(data);
+    }
+    let mut crc = Crc::new();
+    crc.update(data);
+    Piece {
+        method: Method::Deflated,
+        crc,
+        len: data.len() as u64,
+        data: packed,
+    }
+}
+
+/// Raw deflate of `input`, primed with `dict`. Unless `finish`, it ends with a
+/// sync flush (byte-aligned, no final block) so the next slice can follow it.
+fn deflate(comp: &mut Compress, dict: &[u8], input: &[u8], finish: bool) -> Vec<u8> {
+    comp.reset();
+    if !dict.is_empty() {
+        comp.set_dictionary(dict)
+            .expect("a dictionary is accepted right after reset");
+    }
+    let flush = if finish {
+        FlushCompress::Finish
+    } else {
+        FlushCompress::Sync
+    };
+    let mut out = Vec::with_capacity(input.len() + input.len() / 64 + 256);
+    let mut pos = 0;
+    loop {
+        let before = comp.total_in();
+        let status = comp
+            .compress_vec(&input[pos..], &mut out, flush)
+            .expect("deflate never fails on a healthy stream");
+        pos += (comp.total_in() - before) as usize;
+        let done = pos == input.len()
+            && if finish {
+                status == Status::StreamEnd
+            } else {
+                out.len() < out.capacity()
+            };
+        if done {
+            return out;
+        }
+        out.reserve(out.capacity() / 2 + 4096);
+    }
+}
+
+/// The output: counts and hashes every byte on its way out.
+struct Sink<W: Write> {
+    out: BufWriter<W>,
+    sha: Sha256,
+    count: u64,
+    target: String,
+}
+
+impl<W: Write> Sink<W> {
+    fn put(&mut self, bytes: &[u8]) -> Result<(), ContextError> {
+        self.out
+            .write_all(bytes)
+            .map_err(|source| ContextError::Write {
+                target: self.target.clone(),
+                source,
+            })?;
+        self.sha.update(bytes);
+        self.count += bytes.len() as u64;
+        Ok(())
+    }
+}
+
+struct ZipState<'a, W: Write> {
+    sink: Sink<W>,
+    entries: &'a [Entry],
+    lim: Limits,
+    records: Vec<Record>,
+    /// The sliced entry being written: its record and running CRC.
+    current: Option<(Record, Crc)>,
+    buf: Vec<u8>,
+    stored: u64,
+}
+
+impl<W: Write> ZipState<'_, W> {
+    fn run(&mut self, rx: mpsc::Receiver<Msg>, shared: &Shared) -> Result<(), ContextError> {
+        let mut pending: BTreeMap<u64, (Task, Piece)> = BTreeMap::new();
+        let mut next = 0u64;
+        for msg in rx {
+            match msg {
+                Msg::Failed(e) => return Err(e),
+                Msg::Piece(t, p) => {
+                    pending.insert(t.seq, (t, p));
+                }
+            }
+            let before = next;
+            while let Some((t, p)) = pending.remove(&next) {
+                self.write_piece(&t, p)?;
+                next += 1;
+            }
+            if next != before {
+                *shared.written.lock().unwrap() = next;
+                shared.advanced.notify_all();
+            }
+        }
+        if self.records.len() != self.entries.len() {
+            return Err(ContextError::Write {
+                target: self.sink.target.clone(),
+                source: io::Error::other("a compression worker stopped early"),
+            });
+        }
+        Ok(())
+    }
+
+    fn write_piece(&mut self, t: &Task, p: Piece) -> Result<(), ContextError> {
+        let e = &self.entries[t.entry];
+        let flags = zipfmt::name_flags(&e.name);
+        let lim = self.lim;
+        self.buf.clear();
+        if t.nchunks == 1 {
+            let mut rec = Record {
+                flags,
+                method: p.method,
+                crc: p.crc.finalize(),
+                compressed: p.data.len() as u64,
+                uncompressed: p.len,
+                offset: self.sink.count,
+                mode: mode_of(e),
+                zip64_local: false,
+            };
+            rec.zip64_local = rec.compressed >= lim.u32_limit || rec.uncompressed >= lim.u32_limit;
+            zipfmt::local_header(&mut self.buf, &e.name, &rec, &lim);
+            self.sink.put(&self.buf)?;
+            self.sink.put(&p.data)?;
+            self.finish_entry(rec);
+            return Ok(());
+        }
+        if t.chunk == 0 {
+            let rec = Record {
+                flags: flags | zipfmt::FLAG_DATA_DESCRIPTOR,
+                method: p.method,
+                crc: 0,
+                compressed: 0,
+                uncompressed: 0,
+                offset: self.sink.count,
+                mode: mode_of(e),
+                zip64_local: e.size >= lim.zip64_stream_size,
+            };
+            zipfmt::local_header_streamed(&mut self.buf, &e.name, flags, p.method, rec.zip64_local);
+            self.sink.put(&self.buf)?;
+            self.buf.clear();
+            self.current = Some((rec, Crc::new()));
+        }
+        self.sink.put(&p.data)?;
+        let (rec, crc) = self.current.as_mut().expect("slice 0 opened the entry");
+        rec.compressed += p.data.len() as u64;
+        rec.uncompressed += p.len;
+        crc.combine(&p.crc);
+        if t.chunk + 1 == t.nchunks {
+            let (mut rec, crc) = self.current.take().expect("entry is open");
+            rec.crc = crc.finalize();
+            if rec.uncompressed != e.size {
+                let path = match &e.source {
+                    Source::File(p) => p.clone(),
+                    _ => e.name.clone().into(),
+                };
+                return Err(ContextError::FileChanged { path });
+            }
+            zipfmt::data_descriptor(&mut self.buf, &rec);
+            self.sink.put(&self.buf)?;
+            self.finish_entry(rec);
+        }
+        Ok(())
+    }
+
+    fn finish_entry(&mut self, rec: Record) {
+        if rec.method == Method::Stored
+            && !matches!(self.entries[self.records.len()].source, Source::Dir)
+        {
+            self.stored += 1;
+        }
+        self.records.push(rec);
+    }
+
+    fn finish(mut self, listing: &Listing) -> Result<PackReport, ContextError> {
+        let cd_offset = self.sink.count;
+        for (rec, e) in self.records.iter().zip(self.entries) {
+            self.buf.clear();
+            zipfmt::central_header(&mut self.buf, &e.name, rec, &self.lim);
+            self.sink.put(&self.buf)?;
+        }
+        let cd_size = self.sink.count - cd_offset;
+        self.buf.clear();
+        zipfmt::end_records(
+            &mut self.buf,
+            self.records.len() as u64,
+            cd_offset,
+            cd_size,
+            &self.lim,
+        );
+        self.sink.put(&self.buf)?;
+        self.sink
+            .out
+            .flush()
+            .map_err(|source| ContextError::Write {
+                target: self.sink.target.clone(),
+                source,
+            })?;
+        Ok(PackReport {
+            scan: listing.report(),
+            entries: self.records.len() as u64,
+            stored: self.stored,
+            bytes_out: self.sink.count,
+            digest: format!("sha256:{}", hex::encode(self.sink.sha.finalize())),
+        })
+    }
+}
+
+/// Normalised modes: only "executable or not" survives from the disk.
+fn mode_of(e: &Entry) -> u32 {
+    match e.source {
+        Source::Dir => 0o040755,
+        Source::Symlink(_) => 0o120777,
+        _ if e.executable => 0o100755,
+        _ => 0o100644,
+    }
+}

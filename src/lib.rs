@@ -1,0 +1,15 @@
+//! sm-kernel: publish a custom kernel image to Amazon SageMaker Studio end to end.
+//!
+//! The library holds everything; `main.rs` only parses, dispatches and maps errors to exit
+//! codes. See DESIGN.md for the shape of the house.
+
+pub mod buildspec;
+pub mod cli;
+pub mod config;
+pub mod context;
+pub mod error;
+pub mod init;
+pub mod names;
+pub mod permissions;
+pub mod plan;
+pub mod ui;

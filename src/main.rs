@@ -1,0 +1,86 @@
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+use sm_kernel::cli::{Cli, Command, OutputFormat, PlanArgs};
+use sm_kernel::config::{self, Inputs};
+use sm_kernel::error::Error;
+use sm_kernel::init;
+use sm_kernel::plan::{self, artifacts, render};
+use sm_kernel::ui::Ui;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ui = Ui::new(&cli.global);
+    let code = match run(&cli, &ui) {
+        Ok(()) => 0,
+        Err(e) => {
+            ui.error(&e.to_string());
+            e.exit_code()
+        }
+    };
+    ExitCode::from(code as u8)
+}
+
+fn run(cli: &Cli, ui: &Ui) -> Result<(), Error> {
+    match &cli.command {
+        Command::Init(args) => {
+            let w = init::run(args, cli.global.region.as_deref())?;
+            for f in &w.files {
+                ui.note(&format!("wrote {}", f.display()));
+            }
+            ui.note(&format!(
+                "next: fill in role and domain-id in {}, then `sm-kernel plan --config {}`",
+                w.dir.join("kernel.toml").display(),
+                w.dir.join("kernel.toml").display()
+            ));
+            if ui.format == OutputFormat::Json {
+                ui.json(&serde_json::json!({
+                    "image_name": w.image_name,
+                    "files": w.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
+                }));
+            }
+            Ok(())
+        }
+        Command::Plan(args) => plan_command(cli, ui, args),
+        Command::Publish(args) => plan_command(cli, ui, &args.plan),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "sm-kernel",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+    }
+}
+
+fn plan_command(cli: &Cli, ui: &Ui, args: &PlanArgs) -> Result<(), Error> {
+    let resolved = config::resolve(&Inputs {
+        global: &cli.global,
+        selected: &args.kernels,
+        flags: &args.kernel,
+    })?;
+    let scanned = plan::scan_all(resolved.kernels)?;
+    if let Some(out) = &args.out {
+        artifacts::check_out_dir(out)?;
+    }
+    let plan = artifacts::plan_all(&scanned, args.out.as_deref())?;
+    match ui.format {
+        OutputFormat::Json => ui.json(&plan),
+        OutputFormat::Text => ui.data(&render::text(&plan)),
+    }
+    if let Some(out) = &args.out {
+        ui.note(&format!(
+            "wrote the plan and its artifacts to {}",
+            display_dir(out)
+        ));
+    }
+    Ok(())
+}
+
+fn display_dir(p: &Path) -> String {
+    p.display().to_string()
+}

@@ -1,0 +1,301 @@
+//! The Plan: plain data built from the resolved kernels and their packaged contexts, before
+//! any network call. The dry run prints it, the permission check evaluates its needs and the
+//! pipeline executes its steps, so the three can never disagree about what will happen.
+
+pub mod artifacts;
+pub mod render;
+pub mod requests;
+pub mod resources;
+pub mod steps;
+
+use std::io::Write;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::buildspec::{self, BuildspecInputs};
+use crate::config::{App, Kernel};
+use crate::context::{self, ContextSource, Listing, PackReport};
+use crate::error::Error;
+use crate::names;
+pub use resources::Resources;
+pub use steps::{Call, Principal, Step, StepId};
+
+/// Bumped when plan.json changes incompatibly.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Serialize)]
+pub struct Plan {
+    pub generator: String,
+    pub format_version: u32,
+    pub kernels: Vec<KernelPlan>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct KernelPlan {
+    pub name: String,
+    pub app: App,
+    pub resources: Resources,
+    pub context: ContextSummary,
+    pub steps: Vec<Step>,
+    pub requests: Requests,
+    /// Things the user should know before publishing: names outside the published policy,
+    /// symlinks leaving the context, files that look like credentials.
+    pub warnings: Vec<String>,
+    #[serde(skip)]
+    pub buildspec: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ContextSummary {
+    pub dir: String,
+    /// The Dockerfile on disk; `dockerfile` in the report is its path inside the zip.
+    pub dockerfile_path: String,
+    #[serde(flatten)]
+    pub report: PackReport,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Requests {
+    pub create_image: Value,
+    pub create_image_version: Value,
+    pub create_app_image_config: Value,
+    /// Computed against an empty list because a plan reads nothing from AWS; a publish reads
+    /// the domain first and keeps every other entry.
+    pub domain_update: Value,
+    pub domain_update_note: &'static str,
+}
+
+pub const DOMAIN_UPDATE_NOTE: &str = "computed against unknown current settings: the plan makes no AWS call, so it shows the list as if the domain had no other custom images; publish reads the domain first and keeps every other entry in place";
+
+/// A kernel whose context has been scanned (all bad input found) but not yet packed.
+pub struct Scanned {
+    pub kernel: Kernel,
+    pub listing: Listing,
+}
+
+/// Scans every kernel's context first, so a bad context in the last kernel is reported before
+/// anything is packed or written.
+pub fn scan_all(kernels: Vec<Kernel>) -> Result<Vec<Scanned>, Error> {
+    kernels
+        .into_iter()
+        .map(|kernel| {
+            let listing = context::scan(&ContextSource {
+                context_dir: kernel.context_dir.clone(),
+                dockerfile: kernel.dockerfile.clone(),
+            })?;
+            Ok(Scanned { kernel, listing })
+        })
+        .collect()
+}
+
+/// Builds one kernel's plan, packing its context into `zip_out` (a file for `--out`, a sink
+/// otherwise) because the context digest names the upload and the image tag.
+pub fn plan_kernel<W: Write>(scanned: &Scanned, zip_out: W) -> Result<KernelPlan, Error> {
+    let k = &scanned.kernel;
+    let report = context::pack(&scanned.listing, zip_out)
+        .map_err(|e| Error::failed(format!("packing the context of {:?}: {e}", k.name)))?;
+    let dockerfile_in_zip = scanned.listing.dockerfile_in_zip().to_string();
+    let buildspec = buildspec::render(&BuildspecInputs {
+        dockerfile_in_zip: &dockerfile_in_zip,
+        build_args: &k.build_args,
+        registries: &k.registries,
+    });
+    let res = Resources::derive(k, &report.digest, &buildspec);
+    let steps = steps::steps(k, &res);
+
+    let mut warnings = policy_scope_warnings(k);
+    warnings.extend(report.scan.warnings.iter().map(ToString::to_string));
+
+    let requests = Requests {
+        create_image: requests::create_image(k),
+        create_image_version: requests::create_image_version(&res),
+        create_app_image_config: requests::create_app_image_config(k),
+        domain_update: requests::domain_update(k, &[]),
+        domain_update_note: DOMAIN_UPDATE_NOTE,
+    };
+    Ok(KernelPlan {
+        name: k.name.clone(),
+        app: k.app,
+        context: ContextSummary {
+            dir: k.context_dir.display().to_string(),
+            dockerfile_path: k.dockerfile.display().to_string(),
+            report,
+        },
+        resources: res,
+        steps,
+        requests,
+        warnings,
+        buildspec,
+    })
+}
+
+/// Names outside the seed policy's patterns are allowed, but the published least-privilege
+/// policy will not cover them; say so before anything fails on AWS.
+fn policy_scope_warnings(k: &Kernel) -> Vec<String> {
+    let mut w = Vec::new();
+    if !names::bucket_in_seed_policy(&k.bucket) {
+        w.push(format!(
+            "bucket {:?} is outside the published policy's arn:aws:s3:::sagemaker-* pattern: the role needs S3 permissions on it beyond policies/codebuild-permissions.json, and sm-kernel will not create it",
+            k.bucket
+        ));
+    }
+    if !names::repository_in_seed_policy(&k.repository) {
+        w.push(format!(
+            "repository {:?} is outside the published policy's repository/sagemaker-studio* pattern: the role needs ECR permissions on it beyond policies/codebuild-permissions.json",
+            k.repository
+        ));
+    }
+    if !names::project_in_seed_policy(&k.project) {
+        w.push(format!(
+            "project {:?} is outside the published policy's project/sagemaker-studio* pattern (and so is its log group /aws/codebuild/{}): the role needs CodeBuild and Logs permissions beyond policies/codebuild-permissions.json",
+            k.project, k.project
+        ));
+    }
+    if !k.registries.is_empty() {
+        w.push(format!(
+            "pulling from extra registries ({}) needs ecr:BatchGetImage and ecr:GetDownloadUrlForLayer on their repositories, which the published policy does not grant; those registries must also allow this account",
+            k.registries.join(", ")
+        ));
+    }
+    if k.vpc.is_some() {
+        w.push("a build in a VPC needs the ec2 network-interface permissions CodeBuild documents, which the published policy does not grant".to_string());
+    }
+    w
+}
+
+impl Plan {
+    pub fn new(kernels: Vec<KernelPlan>) -> Plan {
+        Plan {
+            generator: format!("sm-kernel {}", env!("CARGO_PKG_VERSION")),
+            format_version: FORMAT_VERSION,
+            kernels,
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::config::KernelSpec;
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    pub fn sample_kernel() -> Kernel {
+        Kernel {
+            name: "datascience".into(),
+            context_dir: PathBuf::from("."),
+            dockerfile: PathBuf::from("Dockerfile"),
+            display_name: Some("Data Science".into()),
+            description: None,
+            app: App::KernelGateway,
+            kernel_specs: vec![KernelSpec {
+                name: "python3".into(),
+                display_name: Some("Python 3".into()),
+            }],
+            uid: 1000,
+            gid: 100,
+            mount_path: "/home/sagemaker-user".into(),
+            container: None,
+            domain_id: "d-abc123".into(),
+            role_arn: "arn:aws:iam::123456789012:role/service-role/Exec".into(),
+            partition: "aws".into(),
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+            bucket: "sagemaker-us-east-1-123456789012".into(),
+            repository: "sagemaker-studio-datascience".into(),
+            project: "sagemaker-studio-datascience".into(),
+            app_image_config: "datascience".into(),
+            compute_type: "BUILD_GENERAL1_MEDIUM".into(),
+            codebuild_image: "aws/codebuild/standard:7.0".into(),
+            timeout_minutes: 60,
+            build_args: BTreeMap::new(),
+            tags: BTreeMap::new(),
+            registries: vec![],
+            vpc: None,
+        }
+    }
+
+    #[test]
+    fn every_generated_name_is_inside_the_seed_patterns() {
+        let k = sample_kernel();
+        assert!(policy_scope_warnings(&k).is_empty());
+        let mut outside = k.clone();
+        outside.bucket = "my-bucket".into();
+        outside.project = "builds".into();
+        let w = policy_scope_warnings(&outside);
+        assert_eq!(w.len(), 2, "{w:?}");
+    }
+
+    #[test]
+    fn steps_follow_the_documented_order() {
+        let k = sample_kernel();
+        let res = Resources::derive(&k, "sha256:00", "spec");
+        let ids: Vec<&str> = steps::steps(&k, &res)
+            .iter()
+            .map(|s| s.id.as_str())
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "preflight",
+                "package",
+                "upload",
+                "project",
+                "build",
+                "verify-image",
+                "image",
+                "image-version",
+                "app-image-config",
+                "domain-attach",
+                "cleanup"
+            ]
+        );
+    }
+
+    #[test]
+    fn pass_role_needs_carry_the_service() {
+        let k = sample_kernel();
+        let res = Resources::derive(&k, "sha256:00", "spec");
+        let passes: Vec<(String, String)> = steps::steps(&k, &res)
+            .iter()
+            .flat_map(|s| s.calls.iter())
+            .filter(|c| c.action == "iam:PassRole")
+            .map(|c| {
+                (
+                    c.operation.to_string(),
+                    c.context["iam:PassedToService"].clone(),
+                )
+            })
+            .collect();
+        assert!(passes.contains(&("CreateProject".into(), "codebuild.amazonaws.com".into())));
+        assert!(passes.contains(&("CreateImage".into(), "sagemaker.amazonaws.com".into())));
+    }
+
+    #[test]
+    fn resource_arns_use_the_role_account_and_region() {
+        let k = sample_kernel();
+        let res = Resources::derive(&k, "sha256:ab", "spec");
+        assert_eq!(
+            res.bucket_arn,
+            "arn:aws:s3:::sagemaker-us-east-1-123456789012"
+        );
+        assert_eq!(res.source_key, "sm-kernel/datascience/ab.zip");
+        assert_eq!(
+            res.project_arn,
+            "arn:aws:codebuild:us-east-1:123456789012:project/sagemaker-studio-datascience"
+        );
+        assert_eq!(
+            res.log_group_arn,
+            "arn:aws:logs:us-east-1:123456789012:log-group:/aws/codebuild/sagemaker-studio-datascience"
+        );
+        assert_eq!(
+            res.image_arn,
+            "arn:aws:sagemaker:us-east-1:123456789012:image/datascience"
+        );
+        assert!(res.image_uri.starts_with(
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/sagemaker-studio-datascience:"
+        ));
+        assert!(res.image_version_client_token.len() <= 36);
+    }
+}

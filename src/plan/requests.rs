@@ -1,0 +1,204 @@
+//! The request bodies a publish sends, in the exact JSON shape of the SageMaker API, so the
+//! dry run's artifacts can be read, diffed and even replayed with the AWS CLI.
+
+use serde_json::{json, Map, Value};
+
+use super::resources::Resources;
+use crate::config::{App, Kernel};
+
+fn tags(k: &Kernel) -> Option<Value> {
+    (!k.tags.is_empty()).then(|| {
+        Value::Array(
+            k.tags
+                .iter()
+                .map(|(key, value)| json!({"Key": key, "Value": value}))
+                .collect(),
+        )
+    })
+}
+
+fn file_system_config(k: &Kernel) -> Value {
+    json!({
+        "MountPath": k.mount_path,
+        "DefaultUid": k.uid,
+        "DefaultGid": k.gid,
+    })
+}
+
+/// The CreateAppImageConfig body; its app member is also what UpdateAppImageConfig sends.
+pub fn create_app_image_config(k: &Kernel) -> Value {
+    let mut body = Map::new();
+    body.insert("AppImageConfigName".into(), json!(k.app_image_config));
+    let member = match k.app {
+        App::KernelGateway => json!({
+            "KernelSpecs": k.kernel_specs.iter().map(|s| {
+                let mut spec = Map::new();
+                spec.insert("Name".into(), json!(s.name));
+                if let Some(d) = &s.display_name {
+                    spec.insert("DisplayName".into(), json!(d));
+                }
+                Value::Object(spec)
+            }).collect::<Vec<_>>(),
+            "FileSystemConfig": file_system_config(k),
+        }),
+        App::Jupyterlab | App::CodeEditor => {
+            let mut m = Map::new();
+            m.insert("FileSystemConfig".into(), file_system_config(k));
+            if let Some(c) = &k.container {
+                let mut cc = Map::new();
+                if !c.entrypoint.is_empty() {
+                    cc.insert("ContainerEntrypoint".into(), json!(c.entrypoint));
+                }
+                if !c.arguments.is_empty() {
+                    cc.insert("ContainerArguments".into(), json!(c.arguments));
+                }
+                if !c.environment.is_empty() {
+                    cc.insert("ContainerEnvironmentVariables".into(), json!(c.environment));
+                }
+                if !cc.is_empty() {
+                    m.insert("ContainerConfig".into(), Value::Object(cc));
+                }
+            }
+            Value::Object(m)
+        }
+    };
+    body.insert(k.app.image_config_member().into(), member);
+    if let Some(t) = tags(k) {
+        body.insert("Tags".into(), t);
+    }
+    Value::Object(body)
+}
+
+pub fn create_image(k: &Kernel) -> Value {
+    let mut body = Map::new();
+    body.insert("ImageName".into(), json!(k.name));
+    body.insert("RoleArn".into(), json!(k.role_arn));
+    if let Some(d) = &k.display_name {
+        body.insert("DisplayName".into(), json!(d));
+    }
+    if let Some(d) = &k.description {
+        body.insert("Description".into(), json!(d));
+    }
+    if let Some(t) = tags(k) {
+        body.insert("Tags".into(), t);
+    }
+    Value::Object(body)
+}
+
+/// BaseImage uses the content-derived tag, not the pushed digest, so the body is known before
+/// the build; SageMaker resolves the tag to the digest when it creates the version.
+pub fn create_image_version(res: &Resources) -> Value {
+    json!({
+        "ImageName": res.image_name,
+        "BaseImage": res.image_uri,
+        "ClientToken": res.image_version_client_token,
+    })
+}
+
+/// The UpdateDomain body given the current list of custom images for this app: this image's
+/// entry is inserted or replaced, every other entry is kept in its place.
+pub fn domain_update(k: &Kernel, current: &[Value]) -> Value {
+    let entry = json!({
+        "ImageName": k.name,
+        "AppImageConfigName": k.app_image_config,
+    });
+    let mut images: Vec<Value> = Vec::with_capacity(current.len() + 1);
+    let mut replaced = false;
+    for img in current {
+        if img.get("ImageName").and_then(Value::as_str) == Some(k.name.as_str()) {
+            if !replaced {
+                images.push(entry.clone());
+                replaced = true;
+            }
+        } else {
+            images.push(img.clone());
+        }
+    }
+    if !replaced {
+        images.push(entry);
+    }
+    json!({
+        "DomainId": k.domain_id,
+        "DefaultUserSettings": {
+            k.app.settings_member(): { "CustomImages": images }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn custom(name: &str, cfg: &str) -> Value {
+        json!({"ImageName": name, "AppImageConfigName": cfg})
+    }
+
+    fn kernel() -> Kernel {
+        crate::plan::tests::sample_kernel()
+    }
+
+    #[test]
+    fn domain_update_keeps_others_and_replaces_own_entry() {
+        let k = kernel();
+        let current = vec![
+            custom("other-a", "cfg-a"),
+            json!({"ImageName": k.name, "AppImageConfigName": "old", "ImageVersionNumber": 3}),
+            custom("other-b", "cfg-b"),
+        ];
+        let body = domain_update(&k, &current);
+        let images = body["DefaultUserSettings"]["KernelGatewayAppSettings"]["CustomImages"]
+            .as_array()
+            .unwrap();
+        assert_eq!(images.len(), 3);
+        assert_eq!(images[0], custom("other-a", "cfg-a"));
+        assert_eq!(images[1], custom(&k.name, &k.app_image_config));
+        assert_eq!(images[2], custom("other-b", "cfg-b"));
+    }
+
+    #[test]
+    fn domain_update_appends_when_absent() {
+        let k = kernel();
+        let body = domain_update(&k, &[custom("x", "y")]);
+        let images = body["DefaultUserSettings"]["KernelGatewayAppSettings"]["CustomImages"]
+            .as_array()
+            .unwrap();
+        assert_eq!(images.len(), 2);
+        assert_eq!(images[1]["ImageName"], json!(k.name));
+    }
+
+    #[test]
+    fn kernel_gateway_config_has_specs_and_file_system() {
+        let body = create_app_image_config(&kernel());
+        let kg = &body["KernelGatewayImageConfig"];
+        assert_eq!(kg["KernelSpecs"][0]["Name"], json!("python3"));
+        assert_eq!(kg["FileSystemConfig"]["DefaultUid"], json!(1000));
+        assert_eq!(kg["FileSystemConfig"]["DefaultGid"], json!(100));
+        assert_eq!(
+            kg["FileSystemConfig"]["MountPath"],
+            json!("/home/sagemaker-user")
+        );
+    }
+
+    #[test]
+    fn jupyterlab_config_carries_container_config() {
+        let mut k = kernel();
+        k.app = App::Jupyterlab;
+        k.kernel_specs.clear();
+        k.container = Some(crate::config::Container {
+            entrypoint: vec!["jupyter-lab".into()],
+            arguments: vec!["--ServerApp.port=8888".into()],
+            environment: [("A".to_string(), "1".to_string())].into(),
+        });
+        let body = create_app_image_config(&k);
+        let jl = &body["JupyterLabAppImageConfig"];
+        assert_eq!(
+            jl["ContainerConfig"]["ContainerEntrypoint"],
+            json!(["jupyter-lab"])
+        );
+        assert_eq!(
+            jl["ContainerConfig"]["ContainerEnvironmentVariables"]["A"],
+            json!("1")
+        );
+        assert!(body.get("KernelGatewayImageConfig").is_none());
+    }
+}

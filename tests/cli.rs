@@ -1,0 +1,569 @@
+//! CLI tests that run the real binary: plan, init, completions and bad input. None of these
+//! needs AWS or the sandbox; every command here must work with no credentials at all.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+const ROLE: &str = "arn:aws:iam::123456789012:role/service-role/Exec";
+
+/// The binary with an empty environment: no AWS credentials, no SM_KERNEL_* settings.
+fn sm() -> Command {
+    let mut c = Command::cargo_bin("sm-kernel").unwrap();
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap())
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+/// A one-kernel context in a temp folder.
+fn kernel_dir() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    fs::write(
+        d.path().join("Dockerfile"),
+        "FROM scratch\nCOPY app.py /app.py\n",
+    )
+    .unwrap();
+    fs::write(d.path().join("app.py"), "print('hi')\n").unwrap();
+    d
+}
+
+fn one_shot(dir: &Path) -> Vec<String> {
+    [
+        "plan",
+        "--image-name",
+        "my-kernel",
+        "--context",
+        dir.to_str().unwrap(),
+        "--role",
+        ROLE,
+        "--domain-id",
+        "d-abc123",
+        "--region",
+        "us-east-1",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn all_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((
+                    p.strip_prefix(dir).unwrap().to_path_buf(),
+                    fs::read(&p).unwrap(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn touch_all(dir: &Path) {
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p.clone());
+            }
+            let f = fs::File::options().read(true).open(&p).unwrap();
+            f.set_modified(later).unwrap();
+        }
+    }
+}
+
+#[test]
+fn plan_of_an_example_prints_every_step_and_permission() {
+    let out = sm()
+        .args(["plan", "--config", "examples/python/kernel.toml"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    for needle in [
+        "kernel \"datascience-py312\"",
+        "sagemaker-studio-datascience-py312",
+        "iam:PassRole",
+        "iam:PassedToService=codebuild.amazonaws.com",
+        "iam:PassedToService=sagemaker.amazonaws.com",
+        "sagemaker:CreateImageVersion",
+        "sagemaker:UpdateDomain",
+        "codebuild:DeleteProject",
+        "s3://sagemaker-us-east-1-123456789012/sm-kernel/datascience-py312/",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn plan_text_snapshot() {
+    let out = sm()
+        .args(["plan", "--config", "examples/python/kernel.toml"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    insta::assert_snapshot!("plan_python_example", String::from_utf8(out).unwrap());
+}
+
+#[test]
+fn plan_json_is_one_document_with_needs() {
+    let out = sm()
+        .args([
+            "--output",
+            "json",
+            "plan",
+            "--config",
+            "examples/release/kernel.toml",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let kernels = v["kernels"].as_array().unwrap();
+    assert_eq!(kernels.len(), 2);
+    let steps = kernels[0]["steps"].as_array().unwrap();
+    assert_eq!(steps[0]["id"], "preflight");
+    let call = &steps.iter().find(|s| s["id"] == "image").unwrap()["calls"][0];
+    assert_eq!(call["action"], "sagemaker:DescribeImage");
+    assert_eq!(
+        call["resource"],
+        "arn:aws:sagemaker:us-east-1:123456789012:image/datascience-py312"
+    );
+    assert_eq!(call["principal"], "caller");
+    assert_eq!(kernels[1]["app"], "jupyterlab");
+}
+
+#[test]
+fn selecting_one_kernel_plans_only_it() {
+    let out = sm()
+        .args([
+            "--output",
+            "json",
+            "plan",
+            "--config",
+            "examples/release/kernel.toml",
+            "jupyterlab-polars",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["kernels"].as_array().unwrap().len(), 1);
+    assert_eq!(v["kernels"][0]["name"], "jupyterlab-polars");
+}
+
+#[test]
+fn out_writes_every_artifact_and_is_byte_identical_after_touch() {
+    let work = tempfile::tempdir().unwrap();
+    let ctx = work.path().join("ctx");
+    fs::create_dir(&ctx).unwrap();
+    for (p, c) in [
+        ("Dockerfile", "FROM scratch\n"),
+        ("a.txt", "a\n"),
+        ("sub/b.txt", "b\n"),
+    ] {
+        let path = ctx.join(p);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, c).unwrap();
+    }
+    let out1 = work.path().join("p1");
+    let out2 = work.path().join("p2");
+    let mut args = one_shot(&ctx);
+    args.extend(["--out".into(), out1.to_str().unwrap().into()]);
+    sm().args(&args).assert().success();
+    for f in [
+        "plan.json",
+        "my-kernel/context.zip",
+        "my-kernel/buildspec.yml",
+        "my-kernel/app-image-config.json",
+        "my-kernel/create-image-version.json",
+        "my-kernel/domain-update.json",
+    ] {
+        assert!(out1.join(f).is_file(), "{f} missing");
+    }
+    let domain: serde_json::Value =
+        serde_json::from_slice(&fs::read(out1.join("my-kernel/domain-update.json")).unwrap())
+            .unwrap();
+    assert_eq!(domain["current_settings"], "unknown");
+    assert_eq!(domain["request"]["DomainId"], "d-abc123");
+
+    touch_all(&ctx);
+    let mut args = one_shot(&ctx);
+    args.extend(["--out".into(), out2.to_str().unwrap().into()]);
+    sm().args(&args).assert().success();
+    assert_eq!(all_files(&out1), all_files(&out2));
+
+    // A second plan into the same folder replaces its own files.
+    let mut args = one_shot(&ctx);
+    args.extend(["--out".into(), out1.to_str().unwrap().into()]);
+    sm().args(&args).assert().success();
+    assert_eq!(all_files(&out1), all_files(&out2));
+}
+
+#[test]
+fn zip_lists_exactly_the_context_minus_dockerignore() {
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("out");
+    sm().args(["plan", "--config", "examples/python/kernel.toml", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let zip = out.join("datascience-py312/context.zip");
+    let listing = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, zipfile; print('\\n'.join(sorted(n for n in zipfile.ZipFile(sys.argv[1]).namelist() if not n.endswith('/'))))",
+        ])
+        .arg(&zip)
+        .output()
+        .unwrap();
+    assert!(listing.status.success());
+    let names = String::from_utf8(listing.stdout).unwrap();
+    let names: Vec<&str> = names.lines().collect();
+    assert_eq!(
+        names,
+        [
+            ".dockerignore",
+            "Dockerfile",
+            "kernel.toml",
+            "requirements.txt"
+        ]
+    );
+}
+
+#[test]
+fn publish_dry_run_equals_plan() {
+    let plan = sm()
+        .args([
+            "--output",
+            "json",
+            "plan",
+            "--config",
+            "examples/jupyterlab/kernel.toml",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let dry = sm()
+        .args([
+            "--output",
+            "json",
+            "publish",
+            "--dry-run",
+            "--config",
+            "examples/jupyterlab/kernel.toml",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(plan, dry);
+}
+
+#[test]
+fn environment_overrides_manifest_and_flags_override_environment() {
+    let json = |cmd: &mut Command| -> serde_json::Value {
+        let out = cmd.assert().success().get_output().stdout.clone();
+        serde_json::from_slice(&out).unwrap()
+    };
+    let base = [
+        "--output",
+        "json",
+        "plan",
+        "--config",
+        "examples/python/kernel.toml",
+    ];
+    let v = json(
+        sm().args(base)
+            .env("SM_KERNEL_BUCKET", "sagemaker-from-env"),
+    );
+    assert_eq!(v["kernels"][0]["resources"]["bucket"], "sagemaker-from-env");
+    let v = json(
+        sm().args(base)
+            .args(["--bucket", "sagemaker-from-flag"])
+            .env("SM_KERNEL_BUCKET", "sagemaker-from-env"),
+    );
+    assert_eq!(
+        v["kernels"][0]["resources"]["bucket"],
+        "sagemaker-from-flag"
+    );
+}
+
+#[test]
+fn names_outside_the_published_policy_are_flagged_not_refused() {
+    let out = sm()
+        .args([
+            "plan",
+            "--config",
+            "examples/python/kernel.toml",
+            "--bucket",
+            "team-builds",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("outside the published policy"), "{text}");
+}
+
+#[test]
+fn init_writes_a_kernel_that_plans() {
+    for template in ["python", "jupyterlab", "code-editor"] {
+        let work = tempfile::tempdir().unwrap();
+        let dir = work.path().join("my-kernel");
+        sm().args([
+            "init",
+            "--template",
+            template,
+            "--role",
+            ROLE,
+            "--domain-id",
+            "d-abc123",
+        ])
+        .arg(&dir)
+        .assert()
+        .success();
+        for f in ["kernel.toml", "Dockerfile", ".dockerignore"] {
+            assert!(dir.join(f).is_file(), "{template}: {f}");
+        }
+        let docker = fs::read_to_string(dir.join("Dockerfile")).unwrap();
+        if template != "code-editor" {
+            assert!(docker.contains("NB_UID=1000") && docker.contains("NB_GID=100"));
+            assert!(docker.contains("--name \"my-kernel\""), "{docker}");
+        }
+        sm().args(["plan", "--region", "eu-west-1", "--config"])
+            .arg(dir.join("kernel.toml"))
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("kernel \"my-kernel\""));
+        // A second init refuses and leaves the files alone.
+        fs::write(dir.join("Dockerfile"), "mine").unwrap();
+        sm().args(["init", "--template", template])
+            .arg(&dir)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("never overwrites"));
+        assert_eq!(fs::read_to_string(dir.join("Dockerfile")).unwrap(), "mine");
+    }
+}
+
+#[test]
+fn completions_are_generated() {
+    sm().args(["completions", "bash"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("sm-kernel"));
+}
+
+#[test]
+fn help_speaks_to_studio_users() {
+    sm().arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("SageMaker Studio"));
+}
+
+// ---- bad input: exit 2, a message naming the field, nothing written ----
+
+struct Bad {
+    name: &'static str,
+    args: Vec<String>,
+    manifest: Option<&'static str>,
+    expect: &'static str,
+}
+
+fn bad(name: &'static str, extra: &[&str], expect: &'static str) -> Bad {
+    Bad {
+        name,
+        args: extra.iter().map(|s| s.to_string()).collect(),
+        manifest: None,
+        expect,
+    }
+}
+
+fn bad_manifest(name: &'static str, manifest: &'static str, expect: &'static str) -> Bad {
+    Bad {
+        name,
+        args: vec![],
+        manifest: Some(manifest),
+        expect,
+    }
+}
+
+const GOOD_DEFAULTS: &str = "[defaults]\nregion = \"us-east-1\"\nrole = \"arn:aws:iam::123456789012:role/r\"\ndomain-id = \"d-abc123\"\n";
+
+#[test]
+fn bad_input_exits_2_names_the_field_and_writes_nothing() {
+    let cases = vec![
+        bad("image name with a leading hyphen", &["--image-name=-bad"], "-bad"),
+        bad("image name too long", &["--image-name", &"a".repeat(64)], "name"),
+        bad("image name with underscore", &["--image-name", "my_kernel"], "my_kernel"),
+        bad("role not an ARN", &["--role", "MyRole"], "role"),
+        bad("role of another service", &["--role", "arn:aws:iam::123456789012:user/bob"], "role"),
+        bad("domain id", &["--domain-id", "domain-1"], "domain-id"),
+        bad("bucket uppercase", &["--bucket", "Sagemaker-Bucket"], "bucket"),
+        bad("bucket IP address", &["--bucket", "192.168.1.1"], "bucket"),
+        bad("repository uppercase", &["--repository", "Sagemaker-Studio-X"], "repository"),
+        bad("project too long", &["--project", &format!("sagemaker-studio-{}", "x".repeat(140))], "project"),
+        bad("uid/gid Studio rejects", &["--uid", "1001"], "uid"),
+        bad("relative mount path", &["--mount-path", "home/user"], "mount-path"),
+        bad("reserved mount path", &["--mount-path", "/opt/ml/x"], "mount-path"),
+        bad("aws: tag key", &["--tag", "aws:team=x"], "aws:"),
+        bad("tag without =", &["--tag", "team"], "--tag"),
+        bad("compute type", &["--compute-type", "HUGE"], "compute-type"),
+        bad("lambda compute cannot run docker", &["--compute-type", "BUILD_LAMBDA_1GB"], "compute-type"),
+        bad("build arg without =", &["--build-arg", "NOVALUE"], "--build-arg"),
+        bad("build arg bad key", &["--build-arg", "1X=2"], "--build-arg"),
+        bad("timeout too short", &["--timeout-minutes", "1"], "timeout-minutes"),
+        bad("missing context", &["--context", "/nonexistent/ctx"], "context"),
+        bad("missing dockerfile", &["--file", "/nonexistent/Dockerfile"], "dockerfile"),
+        bad("kernel spec on jupyterlab", &["--app", "jupyterlab", "--kernel-name", "py"], "kernel-specs"),
+        bad("container on kernel gateway", &["--entrypoint", "x"], "container"),
+        bad("registry not ECR", &["--registry", "docker.io"], "registries"),
+        bad("subnets without vpc", &["--subnet-ids", "subnet-12345678"], "vpc"),
+        bad("bad region", &["--region", "mars-1"], "region"),
+        bad("display name too long", &["--display-name", &"x".repeat(200)], "display-name"),
+        bad_manifest("bad TOML", "[[kernel]\nname = \"a\"\n", "kernel.toml"),
+        bad_manifest("unknown key with line", "[[kernel]]\nname = \"a\"\ncontxt = \".\"\n", "contxt"),
+        bad_manifest("unknown nested key", "[[kernel]]\nname = \"a\"\n[kernel.vpc]\nsubnet = []\n", "subnet"),
+        bad_manifest("duplicate kernel names", "[[kernel]]\nname = \"a\"\n[[kernel]]\nname = \"a\"\n", "twice"),
+        bad_manifest("kernel without name", "[[kernel]]\napp = \"jupyterlab\"\n", "no name"),
+        bad_manifest("unknown app", "[[kernel]]\nname = \"a\"\napp = \"vscode\"\n", "app"),
+        bad_manifest(
+            "six kernel specs",
+            "[[kernel]]\nname = \"a\"\nkernel-specs = [{name=\"a\"},{name=\"b\"},{name=\"c\"},{name=\"d\"},{name=\"e\"},{name=\"f\"}]\n",
+            "kernel-specs",
+        ),
+        bad_manifest("wrong type", "[[kernel]]\nname = \"a\"\nuid = \"1000\"\n", "uid"),
+        bad_manifest("no kernels", "[defaults]\nregion = \"us-east-1\"\n", "[[kernel]]"),
+    ];
+    assert!(cases.len() >= 20);
+    for case in cases {
+        let work = tempfile::tempdir().unwrap();
+        let ctx = kernel_dir();
+        let out = work.path().join("out");
+        let mut cmd = sm();
+        if let Some(m) = case.manifest {
+            let path = ctx.path().join("kernel.toml");
+            let text = if m.starts_with("[defaults]") {
+                m.to_string()
+            } else {
+                format!("{GOOD_DEFAULTS}\n{m}")
+            };
+            fs::write(&path, text).unwrap();
+            cmd.args(["plan", "--config"]).arg(&path);
+        } else {
+            // The base one-shot flags, minus any the case overrides (clap would otherwise
+            // reject the repeat and the case would pass for the wrong reason).
+            let base = one_shot(ctx.path());
+            let mut i = 1;
+            cmd.arg(&base[0]);
+            while i < base.len() {
+                let flag = &base[i];
+                let overridden = case
+                    .args
+                    .iter()
+                    .any(|a| a == flag || a.starts_with(&format!("{flag}=")));
+                if !overridden {
+                    cmd.args(&base[i..i + 2]);
+                }
+                i += 2;
+            }
+        }
+        cmd.args(&case.args).arg("--out").arg(&out);
+        let assert = cmd.assert();
+        let output = assert.get_output();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{}: {stderr}", case.name);
+        assert!(
+            stderr.contains(case.expect),
+            "{}: expected {:?} in: {stderr}",
+            case.name,
+            case.expect
+        );
+        assert!(output.stdout.is_empty(), "{}: printed a plan", case.name);
+        assert!(!out.exists(), "{}: wrote {}", case.name, out.display());
+    }
+}
+
+#[test]
+fn out_folder_with_foreign_files_is_refused() {
+    let ctx = kernel_dir();
+    let work = tempfile::tempdir().unwrap();
+    fs::write(work.path().join("thesis.tex"), "mine").unwrap();
+    sm().args(one_shot(ctx.path()))
+        .arg("--out")
+        .arg(work.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("thesis.tex"));
+    assert_eq!(fs::read_dir(work.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn unknown_kernel_and_ambiguous_flags_are_refused() {
+    sm().args(["plan", "--config", "examples/release/kernel.toml", "nope"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("nope").and(predicate::str::contains("datascience-py312")),
+        );
+    sm().args([
+        "plan",
+        "--config",
+        "examples/release/kernel.toml",
+        "--image-name",
+        "x",
+    ])
+    .assert()
+    .code(2)
+    .stderr(predicate::str::contains("--image-name"));
+}
+
+#[test]
+fn missing_role_domain_and_region_say_where_to_set_them() {
+    let ctx = kernel_dir();
+    sm().args(["plan", "--image-name", "k", "--context"])
+        .arg(ctx.path())
+        .args(["--domain-id", "d-abc123", "--region", "us-east-1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("role").and(predicate::str::contains("--role")));
+    sm().args(["plan", "--image-name", "k", "--context"])
+        .arg(ctx.path())
+        .args(["--role", ROLE, "--region", "us-east-1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--domain-id"));
+    sm().args(["plan", "--image-name", "k", "--context"])
+        .arg(ctx.path())
+        .args(["--role", ROLE, "--domain-id", "d-abc123"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--region"));
+}
