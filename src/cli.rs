@@ -94,11 +94,102 @@ pub enum Command {
     /// same as `sm-kernel plan`.
     Publish(PublishArgs),
 
+    /// The prerequisite IAM policies: print them, decide one request, check the Plan's
+    /// needs against a role, or add them to a role.
+    #[command(subcommand)]
+    Permissions(PermissionsCommand),
+
     /// Print shell completions, e.g. `sm-kernel completions bash > /etc/bash_completion.d/sm-kernel`.
     Completions {
         /// The shell to generate completions for.
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PermissionsCommand {
+    /// Print the policy documents (trust, build, domain, extras) and what each is for.
+    Show(ShowArgs),
+    /// Decide one request against policy files: allowed, denied or unknown, with the reason
+    /// and the statement ("why is this denied?").
+    Evaluate(EvaluateArgs),
+    /// Check every permission the Plan needs, per principal and step. With --policy-file it
+    /// works offline; without, it reads the role's policies from IAM.
+    Check(Box<CheckArgs>),
+    /// Add the prerequisite policies to a role: codebuild.amazonaws.com to its trust policy
+    /// (keeping every existing statement) and the policies as inline policies with fixed
+    /// names. Shows the change; changes nothing without --yes. Never deletes anything.
+    Apply(ApplyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Only these documents (codebuild-trust, codebuild-permissions, sagemaker-domain,
+    /// sm-kernel-extras) [default: all].
+    pub names: Vec<String>,
+    /// Text with explanations, or the documents as one JSON object [default: --output].
+    #[arg(long, value_enum)]
+    pub format: Option<OutputFormat>,
+    /// Fill in this account id (and --region) instead of the `*` in resource ARNs.
+    #[arg(long, value_name = "ACCOUNT")]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// Identity policy files (JSON, plain or URL-encoded), repeatable.
+    #[arg(long = "policy-file", value_name = "FILE", required = true, num_args = 1..)]
+    pub policy_files: Vec<PathBuf>,
+    /// The action, e.g. iam:PassRole.
+    #[arg(long)]
+    pub action: String,
+    /// The resource ARN, or * for actions without a resource type.
+    #[arg(long)]
+    pub resource: String,
+    /// A condition key in the request, K=V (repeat a key for several values).
+    #[arg(long = "context", value_name = "K=V")]
+    pub context: Vec<String>,
+    /// A condition key known to be absent from the request.
+    #[arg(long = "absent", value_name = "KEY")]
+    pub absent: Vec<String>,
+    /// The --context keys are all the request carries: every other key is absent.
+    #[arg(long)]
+    pub context_complete: bool,
+    /// A permissions boundary policy file.
+    #[arg(long, value_name = "FILE")]
+    pub boundary_file: Option<PathBuf>,
+    /// A policy kind that applies but was not given (e.g. "service control policies"):
+    /// an otherwise allowed request becomes unknown.
+    #[arg(long, value_name = "KIND")]
+    pub unseen: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Kernels from the manifest to check [default: all].
+    #[arg(value_name = "KERNEL")]
+    pub kernels: Vec<String>,
+    /// Evaluate against these identity policy files instead of reading the role from IAM.
+    #[arg(long = "policy-file", value_name = "FILE", num_args = 1..)]
+    pub policy_files: Vec<PathBuf>,
+    /// The role's trust policy (or statements to add to it), repeatable.
+    #[arg(long = "trust-file", value_name = "FILE", num_args = 1..)]
+    pub trust_files: Vec<PathBuf>,
+    /// Exit 3 also when any need is unknown, not only when one is denied.
+    #[arg(long)]
+    pub strict: bool,
+    #[command(flatten)]
+    pub kernel: KernelArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The role to change (its name, or its ARN).
+    #[arg(long, value_name = "ROLE")]
+    pub role: String,
+    /// Make the change; without it, only show what would change.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

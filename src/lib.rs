@@ -3,6 +3,7 @@
 //! The library holds everything; `main.rs` only parses, dispatches and maps errors to exit
 //! codes. See DESIGN.md for the shape of the house.
 
+pub mod aws;
 pub mod buildspec;
 pub mod cli;
 pub mod config;

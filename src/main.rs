@@ -3,10 +3,12 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use sm_kernel::cli::{Cli, Command, OutputFormat, PlanArgs};
+use sm_kernel::aws::Target;
+use sm_kernel::cli::{CheckArgs, Cli, Command, OutputFormat, PermissionsCommand, PlanArgs};
 use sm_kernel::config::{self, Inputs};
 use sm_kernel::error::Error;
 use sm_kernel::init;
+use sm_kernel::permissions::{check, command as permissions};
 use sm_kernel::plan::{self, artifacts, render};
 use sm_kernel::ui::Ui;
 
@@ -45,6 +47,7 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), Error> {
         }
         Command::Plan(args) => plan_command(cli, ui, args),
         Command::Publish(args) => plan_command(cli, ui, &args.plan),
+        Command::Permissions(p) => permissions_command(cli, ui, p),
         Command::Completions { shell } => {
             clap_complete::generate(
                 *shell,
@@ -79,6 +82,59 @@ fn plan_command(cli: &Cli, ui: &Ui, args: &PlanArgs) -> Result<(), Error> {
         ));
     }
     Ok(())
+}
+
+fn target(cli: &Cli) -> Target {
+    Target {
+        region: cli.global.region.clone(),
+        profile: cli.global.profile.clone(),
+        endpoint_url: cli.global.endpoint_url.clone(),
+    }
+}
+
+fn permissions_command(cli: &Cli, ui: &Ui, cmd: &PermissionsCommand) -> Result<(), Error> {
+    match cmd {
+        PermissionsCommand::Show(args) => {
+            ui.data(&permissions::show(
+                args,
+                cli.global.region.as_deref(),
+                ui.format,
+            )?);
+            Ok(())
+        }
+        PermissionsCommand::Evaluate(args) => {
+            ui.data(&permissions::evaluate_one(args, ui.format)?);
+            Ok(())
+        }
+        PermissionsCommand::Check(args) => check_command(cli, ui, args),
+        PermissionsCommand::Apply(args) => {
+            ui.data(&permissions::apply(args, &target(cli))?);
+            Ok(())
+        }
+    }
+}
+
+fn check_command(cli: &Cli, ui: &Ui, args: &CheckArgs) -> Result<(), Error> {
+    let resolved = config::resolve(&Inputs {
+        global: &cli.global,
+        selected: &args.kernels,
+        flags: &args.kernel,
+    })?;
+    let scanned = plan::scan_all(resolved.kernels)?;
+    let plan = artifacts::plan_all(&scanned, None)?;
+    let sources = if args.policy_files.is_empty() {
+        if !args.trust_files.is_empty() {
+            return Err(Error::input(
+                "--trust-file goes with --policy-file (offline check); without them the role's policies are read from IAM",
+            ));
+        }
+        permissions::online_sources(&plan, &target(cli))?
+    } else {
+        permissions::file_sources(&args.policy_files, &args.trust_files)?
+    };
+    let report = check::check_plan(&plan, &sources);
+    ui.data(&permissions::render_check(&report, ui.format));
+    permissions::check_outcome(&report, args.strict)
 }
 
 fn display_dir(p: &Path) -> String {

@@ -567,3 +567,304 @@ fn missing_role_domain_and_region_say_where_to_set_them() {
         .code(2)
         .stderr(predicate::str::contains("--region"));
 }
+
+// ---- permissions ----
+
+const ALL_POLICIES: [&str; 3] = [
+    "policies/codebuild-permissions.json",
+    "policies/sagemaker-domain.json",
+    "policies/sm-kernel-extras.json",
+];
+
+/// A whole execution-role trust policy: SageMaker (as every execution role has) plus the
+/// published CodeBuild statement.
+fn whole_trust(dir: &Path) -> PathBuf {
+    let p = dir.join("trust.json");
+    fs::write(
+        &p,
+        r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"},
+            {"Effect":"Allow","Principal":{"Service":["codebuild.amazonaws.com"]},"Action":"sts:AssumeRole"}]}"#,
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn the_policies_allow_every_need_of_every_example_for_every_principal() {
+    let work = tempfile::tempdir().unwrap();
+    let trust = whole_trust(work.path());
+    for example in ["python", "jupyterlab", "code-editor", "release"] {
+        let out = sm()
+            .args(["--output", "json", "permissions", "check", "--config"])
+            .arg(format!("examples/{example}/kernel.toml"))
+            .arg("--policy-file")
+            .args(ALL_POLICIES)
+            .arg("--trust-file")
+            .arg(&trust)
+            .arg("--strict")
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["denied"], 0, "{example}: {v:#}");
+        assert_eq!(v["unknown"], 0, "{example}: {v:#}");
+        let principals: std::collections::BTreeSet<String> = v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["principal"].to_string())
+            .collect();
+        assert!(principals.len() >= 4, "{example}: {principals:?}");
+    }
+}
+
+#[test]
+fn without_the_extras_the_check_names_exactly_the_missing_needs() {
+    let out = sm()
+        .args([
+            "--output",
+            "json",
+            "permissions",
+            "check",
+            "--config",
+            "examples/python/kernel.toml",
+        ])
+        .arg("--policy-file")
+        .args(&ALL_POLICIES[..2])
+        .args(["--trust-file", "policies/codebuild-trust.json"])
+        .assert()
+        .code(3)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let denied: Vec<String> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["decision"] == "denied")
+        .map(|r| r["action"].as_str().unwrap().to_string())
+        .collect();
+    for must in [
+        "sagemaker:DescribeDomain",
+        "sagemaker:DescribeImage",
+        "sagemaker:DescribeImageVersion",
+        "codebuild:StopBuild",
+        "iam:PassRole",
+        "ecr:GetDownloadUrlForLayer",
+    ] {
+        assert!(
+            denied.iter().any(|d| d == must),
+            "{must} not reported: {denied:?}"
+        );
+    }
+    // The seed grants these, so they must not be reported.
+    for granted in [
+        "codebuild:CreateProject",
+        "sagemaker:CreateImage",
+        "sagemaker:UpdateDomain",
+    ] {
+        assert!(
+            !denied.iter().any(|d| d == granted),
+            "{granted} wrongly denied"
+        );
+    }
+    // The seed's PassRole to CodeBuild is allowed; to SageMaker it is not.
+    let pass: Vec<(&str, &str)> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "iam:PassRole")
+        .map(|r| {
+            (
+                r["context"]["iam:PassedToService"].as_str().unwrap(),
+                r["decision"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        pass.contains(&("codebuild.amazonaws.com", "allowed")),
+        "{pass:?}"
+    );
+    assert!(
+        pass.contains(&("sagemaker.amazonaws.com", "denied")),
+        "{pass:?}"
+    );
+}
+
+#[test]
+fn evaluate_answers_every_vector_through_the_binary() {
+    let text = fs::read_to_string("tests/data/iam-vectors.json").unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let mut n = 0;
+    for (i, case) in v["cases"].as_array().unwrap().iter().enumerate() {
+        let mut cmd = sm();
+        cmd.args(["--output", "json", "permissions", "evaluate"]);
+        for (j, p) in case["policies"].as_array().unwrap().iter().enumerate() {
+            let path = if let Some(f) = p["file"].as_str() {
+                PathBuf::from(f)
+            } else {
+                let path = work.path().join(format!("c{i}-p{j}.json"));
+                let doc = &p["document"];
+                let body = match doc.as_str() {
+                    Some(s) => s.to_string(),
+                    None => doc.to_string(),
+                };
+                fs::write(&path, body).unwrap();
+                path
+            };
+            cmd.arg("--policy-file").arg(path);
+        }
+        if let Some(b) = case.get("boundary").filter(|b| !b.is_null()) {
+            let path = work.path().join(format!("c{i}-b.json"));
+            let doc = if b.get("document").is_some() {
+                &b["document"]
+            } else {
+                b
+            };
+            fs::write(
+                &path,
+                doc.as_str().map(str::to_string).unwrap_or(doc.to_string()),
+            )
+            .unwrap();
+            cmd.arg("--boundary-file").arg(path);
+        }
+        for u in case["unseen"].as_array().into_iter().flatten() {
+            cmd.args(["--unseen", u.as_str().unwrap()]);
+        }
+        let req = &case["request"];
+        cmd.args(["--action", req["action"].as_str().unwrap()]);
+        cmd.args(["--resource", req["resource"].as_str().unwrap()]);
+        for (k, vals) in req["context"].as_object().into_iter().flatten() {
+            let vals: Vec<String> = match vals {
+                serde_json::Value::Array(a) => {
+                    a.iter().map(|x| x.as_str().unwrap().to_string()).collect()
+                }
+                other => vec![other.as_str().unwrap().to_string()],
+            };
+            for val in vals {
+                cmd.arg("--context").arg(format!("{k}={val}"));
+            }
+        }
+        for a in req["absent"].as_array().into_iter().flatten() {
+            cmd.args(["--absent", a.as_str().unwrap()]);
+        }
+        if req["context_complete"].as_bool() == Some(true) {
+            cmd.arg("--context-complete");
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "case {:?}: {}",
+            case["name"],
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            got["decision"], case["expected"],
+            "case {:?}: {got:#}",
+            case["name"]
+        );
+        n += 1;
+    }
+    assert!(n >= 80, "only {n} cases");
+}
+
+#[test]
+fn permissions_bad_input_is_clear() {
+    let work = tempfile::tempdir().unwrap();
+    let bad = work.path().join("bad.json");
+    fs::write(&bad, "{ not json").unwrap();
+    sm().args([
+        "permissions",
+        "evaluate",
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "*",
+        "--policy-file",
+    ])
+    .arg(&bad)
+    .assert()
+    .code(2)
+    .stderr(predicate::str::contains("bad.json"));
+    sm().args([
+        "permissions",
+        "evaluate",
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "*",
+        "--policy-file",
+        "policies/codebuild-trust.json",
+    ])
+    .assert()
+    .code(2)
+    .stderr(predicate::str::contains("--trust-file"));
+    sm().args([
+        "permissions",
+        "evaluate",
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "bucket/key",
+        "--policy-file",
+        "policies/codebuild-permissions.json",
+    ])
+    .assert()
+    .code(2)
+    .stderr(predicate::str::contains("ARN"));
+    sm().args([
+        "permissions",
+        "check",
+        "--config",
+        "examples/python/kernel.toml",
+        "--policy-file",
+        "policies/codebuild-trust.json",
+    ])
+    .assert()
+    .code(2)
+    .stderr(predicate::str::contains("--trust-file"));
+}
+
+#[test]
+fn permissions_show_prints_every_document_and_fills_in_the_account() {
+    let out = sm()
+        .args([
+            "--output",
+            "json",
+            "permissions",
+            "show",
+            "--account",
+            "111122223333",
+            "--region",
+            "eu-west-1",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    for name in [
+        "codebuild-trust",
+        "codebuild-permissions",
+        "sagemaker-domain",
+        "sm-kernel-extras",
+    ] {
+        assert!(v.get(name).is_some(), "{name}");
+    }
+    let text = v["codebuild-permissions"]["document"].to_string();
+    assert!(
+        text.contains("arn:aws:codebuild:eu-west-1:111122223333:project/sagemaker-studio*"),
+        "{text}"
+    );
+    sm().args(["permissions", "show", "sagemaker-domain"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("sagemaker:UpdateDomain"));
+}

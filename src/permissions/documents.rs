@@ -76,10 +76,8 @@ the role to SageMaker for CreateImage and UpdateImage; update an image whose set
 SageMaker pull the pushed image's layers when it creates the image version; tag the image, \
 app-image-config and repository at creation (--tag); wait for the image, version, \
 app-image-config and domain by describing them; list apps to report one that blocks \
-UpdateDomain; update a user profile (--user-profile); check the bucket and object before \
-uploading and abort a failed multipart upload; check whether the CodeBuild project exists and \
-stop the build on Ctrl-C or timeout; let the build read a versioned source object; and read the \
-role's policies for the online permission check. sts:GetCallerIdentity needs no permission.",
+UpdateDomain; check the bucket before uploading and abort a failed multipart upload; stop the \
+build on Ctrl-C; and read the role's policies for the online permission check. sts:GetCallerIdentity needs no permission.",
         text: include_str!("../../policies/sm-kernel-extras.json"),
     },
 ];
@@ -105,10 +103,12 @@ pub fn substitute_account_region(
             "account {account:?} must be 12 digits"
         )));
     }
-    let region_ok = !region.is_empty()
-        && region
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    // "*" keeps the region open, e.g. when the caller knows only the account.
+    let region_ok = region == "*"
+        || !region.is_empty()
+            && region
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if !region_ok {
         return Err(PolicyError::Substitute(format!(
             "region {region:?} must look like us-east-1"

@@ -15,10 +15,13 @@
 //! Sibling modules are referred to through `super::`/`self::` only, so this directory can
 //! be compiled on its own (the scratch crate used while the main crate is being built).
 
+pub mod check;
+pub mod command;
 pub mod condition;
 pub mod documents;
 pub mod evaluate;
 pub mod glob;
+pub mod online;
 pub mod policy;
 pub mod request;
 pub mod trust;

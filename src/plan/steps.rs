@@ -189,13 +189,15 @@ pub fn steps(k: &Kernel, res: &Resources) -> Vec<Step> {
     b.caller("sts", "GetCallerIdentity", "sts:GetCallerIdentity", "*")
         .needs_permission = false;
     b.caller("iam", "GetRole", "iam:GetRole", &r.role_arn);
+    // The execution role's policies, and the caller's when the caller is another role.
+    let roles = format!("arn:{}:iam::{}:role/*", r.partition, r.account);
     for (op, action) in [
         ("ListRolePolicies", "iam:ListRolePolicies"),
         ("GetRolePolicy", "iam:GetRolePolicy"),
         ("ListAttachedRolePolicies", "iam:ListAttachedRolePolicies"),
         ("SimulatePrincipalPolicy", "iam:SimulatePrincipalPolicy"),
     ] {
-        b.caller("iam", op, action, &r.role_arn).optional = true;
+        b.caller("iam", op, action, &roles).optional = true;
     }
     let policies = format!("arn:{}:iam::*:policy/*", r.partition);
     b.caller("iam", "GetPolicy", "iam:GetPolicy", &policies)
