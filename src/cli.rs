@@ -90,8 +90,15 @@ pub enum Command {
     /// credentials.
     Plan(PlanArgs),
 
-    /// Build, register and attach kernels. Today only `--dry-run` is available, which is the
-    /// same as `sm-kernel plan`.
+    /// Preflight only: names, Dockerfile, the permissions the Plan needs, the role's trust and
+    /// the domain. Changes nothing.
+    Check(RunCheckArgs),
+
+    /// Package, upload and build in CodeBuild, push to ECR; prints the image URI@digest.
+    Build(RunArgs),
+
+    /// Build, then register the image, its version and app image config, and attach it to
+    /// the domain — keeping every other image there. Safe to run again: what exists is reused.
     Publish(PublishArgs),
 
     /// The prerequisite IAM policies: print them, decide one request, check the Plan's
@@ -240,19 +247,59 @@ pub struct PlanArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct PublishArgs {
-    /// Show the plan and write artifacts instead of publishing (same as `sm-kernel plan`).
-    #[arg(long, required = true)]
-    pub dry_run: bool,
+pub struct RunCheckArgs {
+    /// Kernels from the manifest to check [default: all].
+    #[arg(value_name = "KERNEL")]
+    pub kernels: Vec<String>,
+
+    /// Exit 3 also when a permission is unknown, not only when one is denied.
+    #[arg(long)]
+    pub strict: bool,
 
     #[command(flatten)]
-    pub plan: PlanArgs,
+    pub kernel: KernelArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Kernels from the manifest [default: all, one after another].
+    #[arg(value_name = "KERNEL")]
+    pub kernels: Vec<String>,
+
+    /// Do not run the preflight (permissions, role, domain) first.
+    #[arg(long)]
+    pub skip_preflight: bool,
+
+    /// Keep the CodeBuild project after the build (it is deleted by default).
+    #[arg(long)]
+    pub keep_project: bool,
+
+    /// Show build phases only, not the build's log lines.
+    #[arg(long)]
+    pub no_logs: bool,
+
+    #[command(flatten)]
+    pub kernel: KernelArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Show the plan and write artifacts instead of publishing (same as `sm-kernel plan`).
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// With --dry-run: also write the artifacts into this folder.
+    #[arg(long, value_name = "DIR", requires = "dry_run")]
+    pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// Every manifest key as a flag (flags win over the manifest and the environment). They apply
 /// to each selected kernel; the ones that identify a kernel (`--image-name`, `--context`,
 /// `--file`, …) need exactly one selected kernel.
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Default, Clone, Args)]
 #[command(next_help_heading = "Kernel settings (override kernel.toml)")]
 pub struct KernelArgs {
     /// SageMaker image name (1–63: letters, digits, single - or . between them).
@@ -315,6 +362,10 @@ pub struct KernelArgs {
     /// Container environment variable K=V, repeatable (JupyterLab / Code Editor only).
     #[arg(long = "container-env", value_name = "K=V")]
     pub container_env: Vec<String>,
+
+    /// Attach the image to this user profile instead of the domain's defaults.
+    #[arg(long, value_name = "NAME", env = "SM_KERNEL_USER_PROFILE")]
+    pub user_profile: Option<String>,
 
     /// Studio domain to attach the image to (d-…).
     #[arg(long, value_name = "ID", env = "SM_KERNEL_DOMAIN_ID")]
@@ -405,8 +456,8 @@ mod tests {
     }
 
     #[test]
-    fn publish_requires_dry_run_until_the_pipeline_exists() {
-        let err = Cli::try_parse_from(["sm-kernel", "publish"]).unwrap_err();
+    fn out_goes_with_dry_run() {
+        let err = Cli::try_parse_from(["sm-kernel", "publish", "--out", "x"]).unwrap_err();
         assert!(err.to_string().contains("--dry-run"), "{err}");
     }
 

@@ -12,5 +12,6 @@ pub mod error;
 pub mod init;
 pub mod names;
 pub mod permissions;
+pub mod pipeline;
 pub mod plan;
 pub mod ui;

@@ -3,14 +3,18 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use sm_kernel::aws::Target;
-use sm_kernel::cli::{CheckArgs, Cli, Command, OutputFormat, PermissionsCommand, PlanArgs};
+use sm_kernel::aws::{self, Target};
+use sm_kernel::cli::{
+    CheckArgs, Cli, Command, OutputFormat, PermissionsCommand, PlanArgs, RunArgs, RunCheckArgs,
+};
 use sm_kernel::config::{self, Inputs};
 use sm_kernel::error::Error;
 use sm_kernel::init;
 use sm_kernel::permissions::{check, command as permissions};
+use sm_kernel::pipeline::{self, Cancel, RunOptions};
 use sm_kernel::plan::{self, artifacts, render};
 use sm_kernel::ui::Ui;
+use sm_kernel::ui::UiReporter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -46,7 +50,17 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), Error> {
             Ok(())
         }
         Command::Plan(args) => plan_command(cli, ui, args),
-        Command::Publish(args) => plan_command(cli, ui, &args.plan),
+        Command::Check(args) => check_run(cli, ui, args),
+        Command::Build(args) => run_pipeline(cli, ui, args, true),
+        Command::Publish(args) if args.dry_run => {
+            let plan_args = PlanArgs {
+                kernels: args.run.kernels.clone(),
+                out: args.out.clone(),
+                kernel: args.run.kernel.clone(),
+            };
+            plan_command(cli, ui, &plan_args)
+        }
+        Command::Publish(args) => run_pipeline(cli, ui, &args.run, false),
         Command::Permissions(p) => permissions_command(cli, ui, p),
         Command::Completions { shell } => {
             clap_complete::generate(
@@ -92,6 +106,16 @@ fn target(cli: &Cli) -> Target {
     }
 }
 
+/// The AWS target for a plan: its kernels' region unless --region says otherwise (the plan
+/// already fell back to AWS_REGION; the SDK would not read kernel.toml).
+fn plan_target(cli: &Cli, plan: &plan::Plan) -> Target {
+    let mut t = target(cli);
+    if t.region.is_none() {
+        t.region = plan.kernels.first().map(|k| k.resources.region.clone());
+    }
+    t
+}
+
 fn permissions_command(cli: &Cli, ui: &Ui, cmd: &PermissionsCommand) -> Result<(), Error> {
     match cmd {
         PermissionsCommand::Show(args) => {
@@ -128,13 +152,79 @@ fn check_command(cli: &Cli, ui: &Ui, args: &CheckArgs) -> Result<(), Error> {
                 "--trust-file goes with --policy-file (offline check); without them the role's policies are read from IAM",
             ));
         }
-        permissions::online_sources(&plan, &target(cli))?
+        permissions::online_sources_blocking(&plan, &plan_target(cli, &plan))?
     } else {
         permissions::file_sources(&args.policy_files, &args.trust_files)?
     };
     let report = check::check_plan(&plan, &sources);
     ui.data(&permissions::render_check(&report, ui.format));
     permissions::check_outcome(&report, args.strict)
+}
+
+/// Resolves, validates and plans (all before any AWS call), then runs the pipeline.
+fn run_pipeline(cli: &Cli, ui: &Ui, args: &RunArgs, build_only: bool) -> Result<(), Error> {
+    let resolved = config::resolve(&Inputs {
+        global: &cli.global,
+        selected: &args.kernels,
+        flags: &args.kernel,
+    })?;
+    let scanned = plan::scan_all(resolved.kernels)?;
+    let plan = artifacts::plan_all(&scanned, None)?;
+    for kp in &plan.kernels {
+        for w in &kp.warnings {
+            ui.warn(&format!("{}: {w}", kp.name));
+        }
+    }
+    let opts = RunOptions {
+        keep_project: args.keep_project,
+        no_logs: args.no_logs,
+        build_only,
+    };
+    let reporter = UiReporter::new(&cli.global, ui);
+    let rt = aws::runtime()?;
+    let result = rt.block_on(async {
+        let cancel = Cancel::new();
+        cancel.listen();
+        pipeline::run_all(
+            &plan_target(cli, &plan),
+            &scanned,
+            &plan,
+            !args.skip_preflight,
+            &opts,
+            &reporter,
+            &cancel,
+        )
+        .await
+    });
+    reporter.finish();
+    let summary = result?;
+    match ui.format {
+        OutputFormat::Json => ui.json(&summary),
+        OutputFormat::Text => ui.data(&summary.text()),
+    }
+    Ok(())
+}
+
+fn check_run(cli: &Cli, ui: &Ui, args: &RunCheckArgs) -> Result<(), Error> {
+    let resolved = config::resolve(&Inputs {
+        global: &cli.global,
+        selected: &args.kernels,
+        flags: &args.kernel,
+    })?;
+    let scanned = plan::scan_all(resolved.kernels)?;
+    let plan = artifacts::plan_all(&scanned, None)?;
+    let reporter = UiReporter::new(&cli.global, ui);
+    let rt = aws::runtime()?;
+    let t = plan_target(cli, &plan);
+    let result = rt.block_on(async {
+        let cfg = aws::load(&t).await;
+        let clients = aws::Clients::new(&cfg, t.endpoint_overridden());
+        pipeline::preflight::run(&cfg, &clients, &plan, args.strict, &reporter).await
+    });
+    reporter.finish();
+    let pre = result?;
+    ui.data(&permissions::render_check(&pre.permissions, ui.format));
+    Ok(())
 }
 
 fn display_dir(p: &Path) -> String {

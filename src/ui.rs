@@ -8,7 +8,7 @@ use crate::cli::{ColorChoice, GlobalArgs, OutputFormat};
 pub struct Ui {
     pub format: OutputFormat,
     quiet: bool,
-    color: bool,
+    pub(crate) color: bool,
 }
 
 impl Ui {
@@ -66,5 +66,158 @@ impl Ui {
         } else {
             text.to_string()
         }
+    }
+}
+
+/// Progress of a running publish on stderr: bars and a spinner on a terminal, plain
+/// timestamped lines otherwise (CI logs), nothing with --quiet.
+pub struct UiReporter {
+    mode: Mode,
+    color: bool,
+    bar: std::sync::Mutex<Option<indicatif::ProgressBar>>,
+    last_percent: std::sync::atomic::AtomicU64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Quiet,
+    Plain,
+    Bars,
+}
+
+fn clock() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format!(
+        "{:02}:{:02}:{:02}",
+        secs / 3600 % 24,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+impl UiReporter {
+    pub fn new(g: &GlobalArgs, ui: &Ui) -> UiReporter {
+        use std::io::IsTerminal;
+        let mode = if g.quiet {
+            Mode::Quiet
+        } else if !g.no_progress && io::stderr().is_terminal() {
+            Mode::Bars
+        } else {
+            Mode::Plain
+        };
+        UiReporter {
+            mode,
+            color: ui.color,
+            bar: std::sync::Mutex::new(None),
+            last_percent: std::sync::atomic::AtomicU64::new(u64::MAX),
+        }
+    }
+
+    fn line(&self, text: &str) {
+        match self.mode {
+            Mode::Quiet => {}
+            Mode::Plain => eprintln!("[{}] {text}", clock()),
+            Mode::Bars => {
+                let bar = self.bar.lock().expect("reporter lock");
+                match bar.as_ref() {
+                    Some(b) => b.println(text),
+                    None => eprintln!("{text}"),
+                }
+            }
+        }
+    }
+
+    fn spinner(&self, message: String) {
+        if self.mode != Mode::Bars {
+            return;
+        }
+        let mut bar = self.bar.lock().expect("reporter lock");
+        let b = bar.get_or_insert_with(|| {
+            let b = indicatif::ProgressBar::new_spinner();
+            b.enable_steady_tick(std::time::Duration::from_millis(120));
+            b
+        });
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+                .expect("valid template"),
+        );
+        b.set_length(0);
+        b.set_message(message);
+    }
+
+    /// Clears the progress line at the end of a run.
+    pub fn finish(&self) {
+        if let Some(b) = self.bar.lock().expect("reporter lock").take() {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl crate::pipeline::Reporter for UiReporter {
+    fn step(&self, kernel: &str, step: crate::plan::StepId, message: &str) {
+        let who = if kernel.is_empty() {
+            String::new()
+        } else {
+            format!("{kernel}: ")
+        };
+        self.line(&format!("{who}{}: {message}", step.as_str()));
+        self.spinner(format!("{who}{}", step.as_str()));
+    }
+
+    fn skipped(&self, kernel: &str, step: crate::plan::StepId, why: &str) {
+        self.line(&format!("{kernel}: {}: skipped, {why}", step.as_str()));
+    }
+
+    fn bytes(&self, sent: u64, total: u64) {
+        match self.mode {
+            Mode::Quiet => {}
+            Mode::Plain => {
+                let pct = (sent * 100).checked_div(total).unwrap_or(100);
+                let bucket = pct / 25;
+                let last = self
+                    .last_percent
+                    .swap(bucket, std::sync::atomic::Ordering::SeqCst);
+                if last != bucket {
+                    eprintln!("[{}] upload: {sent} of {total} bytes ({pct}%)", clock());
+                }
+            }
+            Mode::Bars => {
+                let mut bar = self.bar.lock().expect("reporter lock");
+                let b = bar.get_or_insert_with(indicatif::ProgressBar::no_length);
+                b.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "upload {wide_bar} {bytes}/{total_bytes} {bytes_per_sec}",
+                    )
+                    .expect("valid template"),
+                );
+                b.set_length(total);
+                b.set_position(sent);
+            }
+        }
+    }
+
+    fn phase(&self, kernel: &str, phase: &str) {
+        match self.mode {
+            Mode::Bars => self.spinner(format!("{kernel}: build: {phase}")),
+            _ => self.line(&format!("{kernel}: build: phase {phase}")),
+        }
+    }
+
+    fn log_line(&self, line: &str) {
+        if self.mode != Mode::Quiet {
+            self.line(&format!("  │ {line}"));
+        }
+    }
+
+    fn warn(&self, message: &str) {
+        let tag = if self.color {
+            "\x1b[1;33mwarning:\x1b[0m"
+        } else {
+            "warning:"
+        };
+        self.line(&format!("{tag} {message}"));
     }
 }

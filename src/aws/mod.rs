@@ -3,6 +3,40 @@
 
 pub mod iam;
 
+/// The service clients a publish uses, built once from one configuration.
+#[derive(Clone)]
+pub struct Clients {
+    pub s3: aws_sdk_s3::Client,
+    pub ecr: aws_sdk_ecr::Client,
+    pub codebuild: aws_sdk_codebuild::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub sagemaker: aws_sdk_sagemaker::Client,
+}
+
+impl Clients {
+    pub fn new(cfg: &SdkConfig, endpoint_overridden: bool) -> Clients {
+        // Emulators answer on localhost, where BUCKET.localhost does not resolve.
+        let s3 = aws_sdk_s3::config::Builder::from(cfg)
+            .force_path_style(endpoint_overridden)
+            .build();
+        Clients {
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            ecr: aws_sdk_ecr::Client::new(cfg),
+            codebuild: aws_sdk_codebuild::Client::new(cfg),
+            logs: aws_sdk_cloudwatchlogs::Client::new(cfg),
+            sagemaker: aws_sdk_sagemaker::Client::new(cfg),
+        }
+    }
+}
+
+impl Target {
+    /// True when requests go somewhere else than AWS (flag or environment).
+    pub fn endpoint_overridden(&self) -> bool {
+        self.endpoint_url.is_some()
+            || std::env::var_os("AWS_ENDPOINT_URL").is_some_and(|v| !v.is_empty())
+    }
+}
+
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;

@@ -119,6 +119,8 @@ pub struct Kernel {
     pub mount_path: String,
     pub container: Option<Container>,
     pub domain_id: String,
+    /// Attach to this user profile instead of the domain's default user settings.
+    pub user_profile: Option<String>,
     pub role_arn: String,
     pub partition: String,
     pub account: String,
@@ -348,6 +350,7 @@ fn settings_from_flags(f: &KernelArgs) -> Result<Settings, Error> {
         mount_path: f.mount_path.clone(),
         container,
         domain_id: f.domain_id.clone(),
+        user_profile: f.user_profile.clone(),
         role: f.role.clone(),
         bucket: f.bucket.clone(),
         repository: f.repository.clone(),
@@ -414,6 +417,9 @@ fn finish(s: Settings) -> Result<Kernel, Error> {
         ))
     })?;
     names::domain_id(&field("domain-id"), &domain_id)?;
+    if let Some(p) = &s.user_profile {
+        names::user_profile_name(&field("user-profile"), p)?;
+    }
 
     let context_dir = s.context.clone().unwrap_or_else(|| PathBuf::from("."));
     if !context_dir.is_dir() {
@@ -623,6 +629,7 @@ fn finish(s: Settings) -> Result<Kernel, Error> {
         mount_path,
         container,
         domain_id,
+        user_profile: s.user_profile.clone(),
         role_arn,
         partition: role.partition,
         account: role.account,

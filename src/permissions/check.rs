@@ -95,6 +95,15 @@ pub struct CheckReport {
     pub unknown: usize,
 }
 
+impl NeedResult {
+    pub fn principal_label(&self) -> String {
+        match &self.principal {
+            Principal::Trust(s) => format!("assumed by {s}"),
+            other => other.label(),
+        }
+    }
+}
+
 impl CheckReport {
     /// Needs whose denial stops a publish (optional reads excluded).
     pub fn blocking_denied(&self) -> usize {

@@ -215,7 +215,7 @@ pub fn file_sources(policy_files: &[PathBuf], trust_files: &[PathBuf]) -> Result
 
 /// Online sources: one role for every kernel (the check refuses kernels with different roles,
 /// since each would need its own reads).
-pub fn online_sources(plan: &Plan, target: &Target) -> Result<Sources, Error> {
+pub async fn online_sources(plan: &Plan, cfg: &aws_config::SdkConfig) -> Result<Sources, Error> {
     let role = plan
         .kernels
         .first()
@@ -226,16 +226,21 @@ pub fn online_sources(plan: &Plan, target: &Target) -> Result<Sources, Error> {
             "the selected kernels use different roles; check them one at a time (sm-kernel permissions check KERNEL)",
         ));
     }
+    let iam = Iam::new(cfg);
+    let calls: Vec<&crate::plan::Call> = plan
+        .kernels
+        .iter()
+        .flat_map(|k| k.steps.iter().flat_map(|s| s.calls.iter()))
+        .collect();
+    super::online::sources(&iam, &role, &calls).await
+}
+
+/// [`online_sources`] for the synchronous `permissions check` command.
+pub fn online_sources_blocking(plan: &Plan, target: &Target) -> Result<Sources, Error> {
     let rt = aws::runtime()?;
     rt.block_on(async {
         let cfg = aws::load(target).await;
-        let iam = Iam::new(&cfg);
-        let calls: Vec<&crate::plan::Call> = plan
-            .kernels
-            .iter()
-            .flat_map(|k| k.steps.iter().flat_map(|s| s.calls.iter()))
-            .collect();
-        super::online::sources(&iam, &role, &calls).await
+        online_sources(plan, &cfg).await
     })
 }
 

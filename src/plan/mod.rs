@@ -198,6 +198,7 @@ pub(crate) mod tests {
             mount_path: "/home/sagemaker-user".into(),
             container: None,
             domain_id: "d-abc123".into(),
+            user_profile: None,
             role_arn: "arn:aws:iam::123456789012:role/service-role/Exec".into(),
             partition: "aws".into(),
             account: "123456789012".into(),

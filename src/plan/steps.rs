@@ -546,28 +546,59 @@ pub fn steps(k: &Kernel, res: &Resources) -> Vec<Step> {
     ));
 
     let mut b = Builder::new(r);
-    b.caller(
-        "sagemaker",
-        "DescribeDomain",
-        "sagemaker:DescribeDomain",
-        &r.domain_arn,
-    );
-    b.caller(
-        "sagemaker",
-        "UpdateDomain",
-        "sagemaker:UpdateDomain",
-        &r.domain_arn,
-    );
-    b.caller("sagemaker", "ListApps", "sagemaker:ListApps", "*")
-        .when("only if an InService app blocks the update, to name it");
-    out.push(b.done(
-        StepId::DomainAttach,
-        format!(
-            "add {} to the domain's {}.CustomImages, keeping every other entry, and wait for InService",
-            r.image_name,
-            settings_path(k.app)
-        ),
-    ));
+    let summary = match &k.user_profile {
+        None => {
+            b.caller(
+                "sagemaker",
+                "DescribeDomain",
+                "sagemaker:DescribeDomain",
+                &r.domain_arn,
+            );
+            b.caller(
+                "sagemaker",
+                "UpdateDomain",
+                "sagemaker:UpdateDomain",
+                &r.domain_arn,
+            );
+            b.caller("sagemaker", "ListApps", "sagemaker:ListApps", "*")
+                .when("only if an InService app blocks the update, to name it");
+            format!(
+                "add {} to the domain's {}.CustomImages, keeping every other entry, and wait for InService",
+                r.image_name,
+                settings_path(k.app)
+            )
+        }
+        Some(profile) => {
+            let arn = format!(
+                "arn:{}:sagemaker:{}:{}:user-profile/{}/{}",
+                r.partition,
+                r.region,
+                r.account,
+                r.domain_id,
+                profile.to_lowercase()
+            );
+            b.caller(
+                "sagemaker",
+                "DescribeUserProfile",
+                "sagemaker:DescribeUserProfile",
+                &arn,
+            );
+            b.caller(
+                "sagemaker",
+                "UpdateUserProfile",
+                "sagemaker:UpdateUserProfile",
+                &arn,
+            );
+            b.caller("sagemaker", "ListApps", "sagemaker:ListApps", "*")
+                .when("only if an InService app blocks the update, to name it");
+            format!(
+                "add {} to user profile {profile}'s UserSettings.{}.CustomImages, keeping every other entry",
+                r.image_name,
+                k.app.settings_member()
+            )
+        }
+    };
+    out.push(b.done(StepId::DomainAttach, summary));
 
     let mut b = Builder::new(r);
     b.caller(

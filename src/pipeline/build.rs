@@ -1,0 +1,278 @@
+//! Starts the CodeBuild build and follows it: phase changes on the progress line, log lines
+//! as they arrive (GetLogEvents with the forward token: at most a second behind while lines
+//! flow, backing off when idle). Ctrl-C stops the build and waits until it has stopped.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use aws_sdk_codebuild::types::{Build, ComputeType, SourceType, StatusType};
+
+use super::project::build_env;
+use super::{Backoff, Cancel, Reporter, RunOptions};
+use crate::aws::{describe, Clients};
+use crate::config::Kernel;
+use crate::error::Error;
+use crate::plan::{KernelPlan, StepId};
+
+/// Log lines kept for the failure report.
+const TAIL: usize = 30;
+/// After this long without a log stream, say so once (and keep polling the build).
+const NO_STREAM_NOTICE: Duration = Duration::from_secs(45);
+
+struct LogFollower {
+    group: Option<String>,
+    stream: Option<String>,
+    token: Option<String>,
+    tail: VecDeque<String>,
+    announced_missing: bool,
+}
+
+impl LogFollower {
+    fn new() -> LogFollower {
+        LogFollower {
+            group: None,
+            stream: None,
+            token: None,
+            tail: VecDeque::with_capacity(TAIL),
+            announced_missing: false,
+        }
+    }
+
+    /// Fetches new lines; returns how many arrived.
+    async fn poll(
+        &mut self,
+        clients: &Clients,
+        reporter: &dyn Reporter,
+        show: bool,
+    ) -> Result<usize, Error> {
+        let (Some(group), Some(stream)) = (&self.group, &self.stream) else {
+            return Ok(0);
+        };
+        let mut total = 0;
+        // Several pages may be waiting; read until the token stops moving.
+        for _ in 0..20 {
+            let out = match clients
+                .logs
+                .get_log_events()
+                .log_group_name(group)
+                .log_stream_name(stream)
+                .start_from_head(true)
+                .set_next_token(self.token.clone())
+                .send()
+                .await
+            {
+                Ok(o) => o,
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                {
+                    return Ok(total)
+                }
+                Err(e) => return Err(Error::failed(describe("logs:GetLogEvents", &e))),
+            };
+            let events = out.events();
+            for ev in events {
+                let line = ev
+                    .message()
+                    .unwrap_or_default()
+                    .trim_end_matches(['\n', '\r']);
+                if show {
+                    reporter.log_line(line);
+                }
+                if self.tail.len() == TAIL {
+                    self.tail.pop_front();
+                }
+                self.tail.push_back(line.to_string());
+            }
+            total += events.len();
+            let next = out.next_forward_token().map(str::to_string);
+            let moved = next != self.token;
+            self.token = next;
+            if events.is_empty() || !moved {
+                break;
+            }
+        }
+        Ok(total)
+    }
+}
+
+async fn get_build(clients: &Clients, id: &str) -> Result<Build, Error> {
+    let out = clients
+        .codebuild
+        .batch_get_builds()
+        .ids(id)
+        .send()
+        .await
+        .map_err(|e| Error::failed(describe("codebuild:BatchGetBuilds", &e)))?;
+    out.builds()
+        .first()
+        .cloned()
+        .ok_or_else(|| Error::failed(format!("codebuild:BatchGetBuilds does not know build {id}")))
+}
+
+async fn start(
+    clients: &Clients,
+    k: &Kernel,
+    kp: &KernelPlan,
+    created: bool,
+) -> Result<String, Error> {
+    let res = &kp.resources;
+    let mut call = clients.codebuild.start_build().project_name(&res.project);
+    if !created {
+        // The project was left by another run: override everything it could differ in.
+        call = call
+            .source_type_override(SourceType::S3)
+            .source_location_override(&res.source_location)
+            .buildspec_override(&kp.buildspec)
+            .image_override(&k.codebuild_image)
+            .compute_type_override(ComputeType::from(k.compute_type.as_str()))
+            .privileged_mode_override(true)
+            .timeout_in_minutes_override(k.timeout_minutes as i32)
+            .set_environment_variables_override(Some(build_env(kp)?));
+    }
+    let out = call.send().await.map_err(|e| {
+        Error::failed(describe(
+            &format!("codebuild:StartBuild {}", res.project),
+            &e,
+        ))
+    })?;
+    out.build_value()
+        .and_then(|b| b.id())
+        .map(str::to_string)
+        .ok_or_else(|| Error::failed("codebuild:StartBuild returned no build id"))
+}
+
+/// Runs the build to its end; returns the build id when it succeeded.
+pub async fn run(
+    clients: &Clients,
+    k: &Kernel,
+    kp: &KernelPlan,
+    created: bool,
+    opts: &RunOptions,
+    reporter: &dyn Reporter,
+    cancel: &Cancel,
+) -> Result<String, Error> {
+    let id = start(clients, k, kp, created).await?;
+    reporter.step(&k.name, StepId::Build, &format!("build {id} started"));
+    let started = Instant::now();
+    let mut logs = LogFollower::new();
+    let mut phase = String::new();
+    let mut backoff = Backoff::new(500, 3000);
+    let mut stopping = false;
+    loop {
+        if cancel.is_set() && !stopping {
+            stopping = true;
+            reporter.warn(&format!("interrupted: stopping build {id}…"));
+            clients
+                .codebuild
+                .stop_build()
+                .id(&id)
+                .send()
+                .await
+                .map_err(|e| Error::failed(describe(&format!("codebuild:StopBuild {id} (stop it by hand: aws codebuild stop-build --id {id})"), &e)))?;
+        }
+        let build = get_build(clients, &id).await?;
+        if logs.stream.is_none() {
+            if let Some(l) = build.logs() {
+                logs.group = l.group_name().map(str::to_string);
+                logs.stream = l.stream_name().map(str::to_string);
+            }
+        }
+        let current = build.current_phase().unwrap_or_default().to_string();
+        if !current.is_empty() && current != phase {
+            reporter.phase(&k.name, &current);
+            phase = current;
+        }
+        let lines = logs.poll(clients, reporter, !opts.no_logs).await?;
+        if logs.stream.is_none() && !logs.announced_missing && started.elapsed() > NO_STREAM_NOTICE
+        {
+            logs.announced_missing = true;
+            reporter.warn(&format!(
+                "build {id} has no CloudWatch log stream yet (still {phase}); following its status"
+            ));
+        }
+        let status = build
+            .build_status()
+            .cloned()
+            .unwrap_or(StatusType::InProgress);
+        if status != StatusType::InProgress {
+            // The last lines may land just after the status changes.
+            logs.poll(clients, reporter, !opts.no_logs).await?;
+            if stopping {
+                return Err(Error::Interrupted(format!(
+                    "interrupted: build {id} was stopped ({})",
+                    status.as_str()
+                )));
+            }
+            if status == StatusType::Succeeded {
+                return Ok(id);
+            }
+            return Err(failure(
+                &id,
+                &build,
+                &status,
+                &logs,
+                build.logs().and_then(|l| l.deep_link()),
+            ));
+        }
+        if lines > 0 {
+            backoff.reset(500);
+        }
+        // While stopping, ignore further Ctrl-C and just wait for STOPPED.
+        let wait = if lines > 0 {
+            Duration::from_millis(500)
+        } else {
+            backoff.next()
+        };
+        if stopping {
+            tokio::time::sleep(wait).await;
+        } else {
+            cancel.sleep(wait).await;
+        }
+    }
+}
+
+fn failure(
+    id: &str,
+    build: &Build,
+    status: &StatusType,
+    logs: &LogFollower,
+    link: Option<&str>,
+) -> Error {
+    let failed = build
+        .phases()
+        .iter()
+        .find(|p| p.phase_status().is_some_and(|s| s.as_str() != "SUCCEEDED"));
+    let (phase, message) = match failed {
+        Some(p) => (
+            p.phase_type()
+                .map(|t| t.as_str().to_string())
+                .unwrap_or_default(),
+            p.contexts()
+                .iter()
+                .filter_map(|c| c.message())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        None => (
+            build.current_phase().unwrap_or("?").to_string(),
+            String::new(),
+        ),
+    };
+    let mut msg = format!("build {id} ended {} in phase {phase}", status.as_str());
+    if !message.is_empty() {
+        msg.push_str(&format!(": {message}"));
+    }
+    if !logs.tail.is_empty() {
+        msg.push_str(&format!("\nlast {} log lines:\n", logs.tail.len()));
+        for l in &logs.tail {
+            msg.push_str("  ");
+            msg.push_str(l);
+            msg.push('\n');
+        }
+    }
+    if let Some(link) = link {
+        msg.push_str(&format!("full log: {link}"));
+    }
+    Error::failed(msg.trim_end().to_string())
+}

@@ -1,0 +1,109 @@
+//! The preflight shared by `check`, `build` and `publish`: the Plan's permission needs
+//! (online), the role and its trust, and the domain. It changes nothing, and a publish
+//! creates nothing when it fails.
+
+use aws_config::SdkConfig;
+use aws_sdk_sagemaker::types::DomainStatus;
+
+use super::Reporter;
+use crate::aws::{describe, Clients};
+use crate::error::Error;
+use crate::permissions::check::{check_plan, CheckReport};
+use crate::permissions::command::{check_outcome, online_sources};
+use crate::plan::{Plan, StepId};
+
+/// What the preflight found, for `check`'s output.
+pub struct Preflight {
+    pub permissions: CheckReport,
+    pub domains: Vec<(String, String)>,
+}
+
+pub async fn run(
+    cfg: &SdkConfig,
+    clients: &Clients,
+    plan: &Plan,
+    strict: bool,
+    reporter: &dyn Reporter,
+) -> Result<Preflight, Error> {
+    let sources = online_sources(plan, cfg).await?;
+    let report = check_plan(plan, &sources);
+    let mut domains = Vec::new();
+    for kp in &plan.kernels {
+        let id = &kp.resources.domain_id;
+        if domains.iter().any(|(d, _)| d == id) {
+            continue;
+        }
+        let d = clients
+            .sagemaker
+            .describe_domain()
+            .domain_id(id)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.as_service_error().is_some_and(|s| s.is_resource_not_found()) {
+                    Error::input(format!(
+                        "domain-id: Studio domain {id} does not exist in {}; `aws sagemaker list-domains` shows yours",
+                        kp.resources.region
+                    ))
+                } else {
+                    Error::failed(describe("sagemaker:DescribeDomain", &e))
+                }
+            })?;
+        let status = d.status().cloned();
+        let label = status
+            .as_ref()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default();
+        match status {
+            Some(DomainStatus::InService) => {}
+            Some(DomainStatus::Pending) | Some(DomainStatus::Updating) => reporter.warn(&format!(
+                "domain {id} is {label}; publish will wait for it to be InService before attaching"
+            )),
+            _ => {
+                return Err(Error::failed(format!(
+                    "domain {id} is {label}; it must be InService to attach images (see the SageMaker console)"
+                )))
+            }
+        }
+        reporter.step(
+            &kp.name,
+            StepId::Preflight,
+            &format!("domain {id} is {label}"),
+        );
+        domains.push((id.clone(), label));
+    }
+    reporter.step(
+        "",
+        StepId::Preflight,
+        &format!(
+            "permissions: {} allowed, {} denied, {} unknown",
+            report.allowed, report.denied, report.unknown
+        ),
+    );
+    if let Err(e) = check_outcome(&report, strict) {
+        let missing: Vec<String> = report
+            .results
+            .iter()
+            .filter(|r| {
+                !r.optional && r.evaluation.decision == crate::permissions::Decision::Denied
+            })
+            .map(|r| {
+                format!(
+                    "  - {} on {} ({}): {}",
+                    r.action,
+                    r.resource,
+                    r.principal_label(),
+                    r.evaluation.reason
+                )
+            })
+            .collect();
+        return Err(Error::Permissions(format!(
+            "{e}\n{}\nnothing was created; `sm-kernel permissions apply --role ROLE` adds what is missing, or run with --skip-preflight if you know better",
+            missing.join("\n")
+        )));
+    }
+    Ok(Preflight {
+        permissions: report,
+        domains,
+    })
+}

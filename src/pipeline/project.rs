@@ -1,0 +1,209 @@
+//! The ECR repository (created if missing) and the temporary CodeBuild project. Only the
+//! seed's CodeBuild permissions are used: CreateProject, and on "already exists" the build
+//! carries every setting as an override instead of an UpdateProject.
+
+use aws_sdk_codebuild::types::{
+    ArtifactsType, CloudWatchLogsConfig, ComputeType, EnvironmentType, EnvironmentVariable,
+    EnvironmentVariableType, LogsConfig, LogsConfigStatusType, ProjectArtifacts,
+    ProjectEnvironment, ProjectSource, SourceType, Tag as BuildTag, VpcConfig,
+};
+use aws_sdk_ecr::types::Tag as EcrTag;
+
+use super::Reporter;
+use crate::aws::{describe, Clients};
+use crate::config::Kernel;
+use crate::error::Error;
+use crate::plan::{KernelPlan, StepId};
+
+fn built<T, E: std::fmt::Display>(what: &str, r: Result<T, E>) -> Result<T, Error> {
+    r.map_err(|e| Error::failed(format!("building the {what} request: {e}")))
+}
+
+/// The environment variables the buildspec reads.
+pub fn build_env(kp: &KernelPlan) -> Result<Vec<EnvironmentVariable>, Error> {
+    let res = &kp.resources;
+    [
+        ("IMAGE_URI", res.image_uri.as_str()),
+        ("ECR_REGISTRY", res.registry.as_str()),
+    ]
+    .into_iter()
+    .map(|(n, v)| {
+        built(
+            "environment variable",
+            EnvironmentVariable::builder()
+                .name(n)
+                .value(v)
+                .r#type(EnvironmentVariableType::Plaintext)
+                .build(),
+        )
+    })
+    .collect()
+}
+
+pub async fn ensure_repository(
+    clients: &Clients,
+    k: &Kernel,
+    kp: &KernelPlan,
+    reporter: &dyn Reporter,
+) -> Result<(), Error> {
+    let repo = &kp.resources.repository;
+    match clients
+        .ecr
+        .describe_repositories()
+        .repository_names(repo)
+        .send()
+        .await
+    {
+        Ok(_) => return Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_repository_not_found_exception()) => {}
+        Err(e) => return Err(Error::failed(describe("ecr:DescribeRepositories", &e))),
+    }
+    reporter.step(
+        &k.name,
+        StepId::Project,
+        &format!("creating ECR repository {repo}"),
+    );
+    let tags = k
+        .tags
+        .iter()
+        .map(|(key, v)| built("tag", EcrTag::builder().key(key).value(v).build()))
+        .collect::<Result<Vec<_>, _>>()?;
+    match clients
+        .ecr
+        .create_repository()
+        .repository_name(repo)
+        .set_tags((!tags.is_empty()).then_some(tags))
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_repository_already_exists_exception()) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(Error::failed(describe("ecr:CreateRepository", &e))),
+    }
+}
+
+/// Creates the project; returns false when it already existed (the build then overrides
+/// every setting).
+pub async fn ensure(
+    clients: &Clients,
+    k: &Kernel,
+    kp: &KernelPlan,
+    reporter: &dyn Reporter,
+) -> Result<bool, Error> {
+    ensure_repository(clients, k, kp, reporter).await?;
+    let res = &kp.resources;
+    let environment = built(
+        "project environment",
+        ProjectEnvironment::builder()
+            .r#type(EnvironmentType::LinuxContainer)
+            .image(&k.codebuild_image)
+            .compute_type(ComputeType::from(k.compute_type.as_str()))
+            .privileged_mode(true)
+            .set_environment_variables(Some(build_env(kp)?))
+            .build(),
+    )?;
+    let source = built(
+        "project source",
+        ProjectSource::builder()
+            .r#type(SourceType::S3)
+            .location(&res.source_location)
+            .buildspec(&kp.buildspec)
+            .build(),
+    )?;
+    let logs = LogsConfig::builder()
+        .cloud_watch_logs(built(
+            "logs config",
+            CloudWatchLogsConfig::builder()
+                .status(LogsConfigStatusType::Enabled)
+                .group_name(&res.log_group)
+                .build(),
+        )?)
+        .build();
+    let vpc = k.vpc.as_ref().map(|v| {
+        VpcConfig::builder()
+            .vpc_id(&v.id)
+            .set_subnets(Some(v.subnets.clone()))
+            .set_security_group_ids(Some(v.security_groups.clone()))
+            .build()
+    });
+    let tags: Vec<BuildTag> = k
+        .tags
+        .iter()
+        .map(|(key, v)| BuildTag::builder().key(key).value(v).build())
+        .collect();
+    let result = clients
+        .codebuild
+        .create_project()
+        .name(&res.project)
+        .description(format!("sm-kernel build of {} (temporary)", k.name))
+        .source(source)
+        .artifacts(built(
+            "artifacts",
+            ProjectArtifacts::builder()
+                .r#type(ArtifactsType::NoArtifacts)
+                .build(),
+        )?)
+        .environment(environment)
+        .service_role(&k.role_arn)
+        .timeout_in_minutes(k.timeout_minutes as i32)
+        .logs_config(logs)
+        .set_vpc_config(vpc)
+        .set_tags((!tags.is_empty()).then_some(tags))
+        .send()
+        .await;
+    match result {
+        Ok(_) => {
+            reporter.step(
+                &k.name,
+                StepId::Project,
+                &format!("created CodeBuild project {}", res.project),
+            );
+            Ok(true)
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_already_exists_exception()) =>
+        {
+            reporter.step(
+                &k.name,
+                StepId::Project,
+                &format!(
+                    "CodeBuild project {} exists; the build overrides its settings",
+                    res.project
+                ),
+            );
+            Ok(false)
+        }
+        Err(e) => Err(Error::failed(describe(
+            &format!("codebuild:CreateProject {}", res.project),
+            &e,
+        ))),
+    }
+}
+
+/// Deletes the temporary project. Builds keep running after their project is deleted, so
+/// this runs only once the build has ended.
+pub async fn delete(
+    clients: &Clients,
+    kp: &KernelPlan,
+    reporter: &dyn Reporter,
+) -> Result<(), Error> {
+    let project = &kp.resources.project;
+    match clients.codebuild.delete_project().name(project).send().await {
+        Ok(_) => {
+            reporter.step(&kp.name, StepId::Cleanup, &format!("deleted CodeBuild project {project}"));
+            Ok(())
+        }
+        Err(e) => Err(Error::failed(describe(
+            &format!("codebuild:DeleteProject {project} (delete it by hand: aws codebuild delete-project --name {project})"),
+            &e,
+        ))),
+    }
+}

@@ -1,0 +1,283 @@
+//! Uploads the deterministic context zip to `s3://BUCKET/sm-kernel/IMAGE/DIGEST.zip`. The
+//! key is content-addressed, so an object of the same key and size is the same context and
+//! is not sent again. Large contexts go up in parallel multipart parts.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, CompletedMultipartUpload, CompletedPart, CreateBucketConfiguration,
+};
+use tokio::task::JoinSet;
+
+use super::{Cancel, Reporter};
+use crate::aws::{describe, Clients};
+use crate::context;
+use crate::error::Error;
+use crate::names;
+use crate::plan::steps::MULTIPART_THRESHOLD;
+use crate::plan::{KernelPlan, Scanned, StepId};
+
+const PART_SIZE: u64 = 8 * 1024 * 1024;
+const PARALLEL_PARTS: usize = 4;
+
+/// A temporary file removed on drop, so an interrupted run leaves no zip behind.
+struct TempZip(PathBuf);
+
+impl Drop for TempZip {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Returns the bytes sent (0 when the object was already there).
+pub async fn upload(
+    clients: &Clients,
+    scanned: &Scanned,
+    kp: &KernelPlan,
+    reporter: &dyn Reporter,
+    cancel: &Cancel,
+) -> Result<u64, Error> {
+    let res = &kp.resources;
+    let name = &kp.name;
+    ensure_bucket(clients, res.bucket.as_str(), &res.region, reporter, name).await?;
+
+    // The plan already packed the context once, so its size is known before packing again.
+    let planned = kp.context.report.bytes_out;
+    match clients
+        .s3
+        .head_object()
+        .bucket(&res.bucket)
+        .key(&res.source_key)
+        .send()
+        .await
+    {
+        Ok(o) if o.content_length() == Some(planned as i64) => {
+            reporter.skipped(
+                name,
+                StepId::Upload,
+                &format!("s3://{}/{} is already there", res.bucket, res.source_key),
+            );
+            return Ok(0);
+        }
+        Ok(_) => {}
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {}
+        Err(e) => {
+            return Err(Error::failed(describe(
+                &format!("s3:HeadObject s3://{}/{}", res.bucket, res.source_key),
+                &e,
+            )))
+        }
+    }
+    let tmp = TempZip(std::env::temp_dir().join(format!(
+        "sm-kernel-{}-{}.zip",
+        std::process::id(),
+        &kp.context.report.sha256_hex()[..16]
+    )));
+    let report = context::pack_to_file(&scanned.listing, &tmp.0)?;
+    if report.digest != kp.context.report.digest {
+        return Err(Error::failed(format!(
+            "the context of {name:?} changed while sm-kernel was running (digest {} became {}); run again once nothing writes to it",
+            kp.context.report.digest, report.digest
+        )));
+    }
+    let size = report.bytes_out;
+
+    reporter.step(
+        name,
+        StepId::Upload,
+        &format!(
+            "uploading {size} bytes to s3://{}/{}",
+            res.bucket, res.source_key
+        ),
+    );
+    if size <= MULTIPART_THRESHOLD {
+        let body = std::fs::read(&tmp.0)
+            .map_err(|e| Error::failed(format!("reading {}: {e}", tmp.0.display())))?;
+        clients
+            .s3
+            .put_object()
+            .bucket(&res.bucket)
+            .key(&res.source_key)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| Error::failed(describe("s3:PutObject", &e)))?;
+        reporter.bytes(size, size);
+    } else {
+        multipart(clients, &tmp.0, size, kp, reporter, cancel).await?;
+    }
+    Ok(size)
+}
+
+async fn ensure_bucket(
+    clients: &Clients,
+    bucket: &str,
+    region: &str,
+    reporter: &dyn Reporter,
+    kernel: &str,
+) -> Result<(), Error> {
+    match clients.s3.head_bucket().bucket(bucket).send().await {
+        Ok(_) => return Ok(()),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {}
+        Err(e) => {
+            return Err(Error::failed(describe(
+                &format!("s3:HeadBucket {bucket}"),
+                &e,
+            )))
+        }
+    }
+    if !names::bucket_in_seed_policy(bucket) {
+        return Err(Error::failed(format!(
+            "bucket {bucket} does not exist, and sm-kernel creates only sagemaker-* buckets; create it yourself or leave bucket unset to use sagemaker-{region}-ACCOUNT"
+        )));
+    }
+    reporter.step(kernel, StepId::Upload, &format!("creating bucket {bucket}"));
+    let mut call = clients.s3.create_bucket().bucket(bucket);
+    if region != "us-east-1" {
+        call = call.create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(region))
+                .build(),
+        );
+    }
+    match call.send().await {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_bucket_already_owned_by_you()) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(Error::failed(describe(
+            &format!("s3:CreateBucket {bucket}"),
+            &e,
+        ))),
+    }
+}
+
+fn read_part(path: &Path, offset: u64, len: u64) -> std::io::Result<Vec<u8>> {
+    let mut f = std::fs::File::open(path)?;
+    f.seek(SeekFrom::Start(offset))?;
+    let mut buf = vec![0; len as usize];
+    f.read_exact(&mut buf)?;
+    Ok(buf)
+}
+
+async fn multipart(
+    clients: &Clients,
+    path: &Path,
+    size: u64,
+    kp: &KernelPlan,
+    reporter: &dyn Reporter,
+    cancel: &Cancel,
+) -> Result<(), Error> {
+    let res = &kp.resources;
+    let created = clients
+        .s3
+        .create_multipart_upload()
+        .bucket(&res.bucket)
+        .key(&res.source_key)
+        .send()
+        .await
+        .map_err(|e| Error::failed(describe("s3:CreateMultipartUpload", &e)))?;
+    let upload_id = created
+        .upload_id()
+        .ok_or_else(|| Error::failed("s3:CreateMultipartUpload returned no upload id"))?
+        .to_string();
+    let result = send_parts(clients, path, size, kp, &upload_id, reporter, cancel).await;
+    match result {
+        Ok(parts) => clients
+            .s3
+            .complete_multipart_upload()
+            .bucket(&res.bucket)
+            .key(&res.source_key)
+            .upload_id(&upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| Error::failed(describe("s3:CompleteMultipartUpload", &e))),
+        Err(e) => {
+            // Parts of an abandoned upload are billed until aborted.
+            let _ = clients
+                .s3
+                .abort_multipart_upload()
+                .bucket(&res.bucket)
+                .key(&res.source_key)
+                .upload_id(&upload_id)
+                .send()
+                .await;
+            Err(e)
+        }
+    }
+}
+
+async fn send_parts(
+    clients: &Clients,
+    path: &Path,
+    size: u64,
+    kp: &KernelPlan,
+    upload_id: &str,
+    reporter: &dyn Reporter,
+    cancel: &Cancel,
+) -> Result<Vec<CompletedPart>, Error> {
+    let res = &kp.resources;
+    let count = size.div_ceil(PART_SIZE);
+    let mut next = 1u64;
+    let mut sent = 0u64;
+    let mut parts = Vec::new();
+    let mut running: JoinSet<Result<(i32, String, u64), Error>> = JoinSet::new();
+    loop {
+        while running.len() < PARALLEL_PARTS && next <= count {
+            cancel.check(
+                "during the upload; the incomplete upload was aborted and nothing else was created",
+            )?;
+            let number = next;
+            next += 1;
+            let offset = (number - 1) * PART_SIZE;
+            let len = PART_SIZE.min(size - offset);
+            let body = read_part(path, offset, len)
+                .map_err(|e| Error::failed(format!("reading {}: {e}", path.display())))?;
+            let call = clients
+                .s3
+                .upload_part()
+                .bucket(&res.bucket)
+                .key(&res.source_key)
+                .upload_id(upload_id)
+                .part_number(number as i32)
+                .body(ByteStream::from(body));
+            running.spawn(async move {
+                let out = call
+                    .send()
+                    .await
+                    .map_err(|e| Error::failed(describe("s3:UploadPart", &e)))?;
+                Ok((
+                    number as i32,
+                    out.e_tag().unwrap_or_default().to_string(),
+                    len,
+                ))
+            });
+        }
+        let Some(done) = running.join_next().await else {
+            break;
+        };
+        let (number, etag, len) =
+            done.map_err(|e| Error::failed(format!("upload task failed: {e}")))??;
+        sent += len;
+        reporter.bytes(sent, size);
+        parts.push(
+            CompletedPart::builder()
+                .part_number(number)
+                .e_tag(etag)
+                .build(),
+        );
+    }
+    parts.sort_by_key(|p| p.part_number());
+    Ok(parts)
+}
