@@ -219,7 +219,7 @@ fn check_run(cli: &Cli, ui: &Ui, args: &RunCheckArgs) -> Result<(), Error> {
     let result = rt.block_on(async {
         let cfg = aws::load(&t).await;
         let clients = aws::Clients::new(&cfg, t.endpoint_overridden());
-        pipeline::preflight::run(&cfg, &clients, &plan, args.strict, &reporter).await
+        pipeline::preflight::run(&cfg, &clients, &plan, args.strict, false, &reporter).await
     });
     reporter.finish();
     let pre = result?;

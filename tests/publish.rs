@@ -654,3 +654,49 @@ fn bad_input_never_reaches_the_sandbox() {
     }
     assert_eq!(w.sb.requests().len(), n, "a bad input reached AWS");
 }
+
+#[test]
+fn build_pushes_the_image_and_registers_nothing() {
+    let w = World::new();
+    let ctx = w.context("onlybuild", "1");
+    let o = w
+        .cmd()
+        .args(["--output", "json", "build"])
+        .args(w.kernel_args("onlybuild", &ctx, "jupyterlab"))
+        .output()
+        .unwrap();
+    let v = json_out(&o);
+    let k = &v["kernels"][0];
+    assert!(k["image_uri"].as_str().unwrap().contains("@sha256:"));
+    assert_eq!(k["image_version"], Value::Null);
+    let reqs = w.sb.requests();
+    assert_eq!(World::ops(&reqs, "CreateImage"), 0);
+    assert_eq!(World::ops(&reqs, "UpdateDomain"), 0);
+    assert_eq!(World::ops(&reqs, "StartBuild"), 1);
+}
+
+#[test]
+fn user_profile_gets_the_image_instead_of_the_domain_defaults() {
+    let w = World::new();
+    let sm = w.sm();
+    w.rt.block_on(
+        sm.create_user_profile()
+            .domain_id(&w.domain)
+            .user_profile_name("alice")
+            .send(),
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    json_out(&w.publish("alices", &w.context("alices", "1"), "jupyterlab", &["--user-profile", "alice"]));
+    let p = w
+        .rt
+        .block_on(sm.describe_user_profile().domain_id(&w.domain).user_profile_name("alice").send())
+        .unwrap();
+    let imgs: Vec<&str> = p
+        .user_settings()
+        .and_then(|s| s.jupyter_lab_app_settings())
+        .map(|a| a.custom_images().iter().filter_map(|c| c.image_name()).collect())
+        .unwrap_or_default();
+    assert_eq!(imgs, ["alices"]);
+    assert!(w.custom_images("jl").is_empty(), "the domain defaults were changed");
+}

@@ -243,10 +243,19 @@ fn resource_policy_caveat(call: &Call, sources: &Sources, e: Evaluation) -> Eval
 /// Evaluates every need of every kernel, merging needs that are the same request
 /// (e.g. four multipart calls that all need s3:PutObject on one object).
 pub fn check_plan(plan: &Plan, sources: &Sources) -> CheckReport {
+    check_plan_steps(plan, sources, |_| true)
+}
+
+/// [`check_plan`] for the steps a command runs (`build` stops after the image is in ECR).
+pub fn check_plan_steps(
+    plan: &Plan,
+    sources: &Sources,
+    runs: impl Fn(crate::plan::StepId) -> bool,
+) -> CheckReport {
     let mut results: Vec<NeedResult> = Vec::new();
     for kp in &plan.kernels {
         let mut index: BTreeMap<(Principal, String, String, String), usize> = BTreeMap::new();
-        for step in &kp.steps {
+        for step in kp.steps.iter().filter(|s| runs(s.id)) {
             for call in &step.calls {
                 let ctx_key = format!("{:?}", call.context);
                 let key = (

@@ -292,7 +292,7 @@ pub async fn run_all(
     let cfg = crate::aws::load(target).await;
     let clients = Clients::new(&cfg, target.endpoint_overridden());
     if preflight_first {
-        preflight::run(&cfg, &clients, plan, false, reporter).await?;
+        preflight::run(&cfg, &clients, plan, false, opts.build_only, reporter).await?;
     }
     let mut kernels = Vec::new();
     for (s, kp) in scanned.iter().zip(&plan.kernels) {

@@ -8,7 +8,7 @@ use aws_sdk_sagemaker::types::DomainStatus;
 use super::Reporter;
 use crate::aws::{describe, Clients};
 use crate::error::Error;
-use crate::permissions::check::{check_plan, CheckReport};
+use crate::permissions::check::{check_plan_steps, CheckReport};
 use crate::permissions::command::{check_outcome, online_sources};
 use crate::plan::{Plan, StepId};
 
@@ -23,12 +23,21 @@ pub async fn run(
     clients: &Clients,
     plan: &Plan,
     strict: bool,
+    build_only: bool,
     reporter: &dyn Reporter,
 ) -> Result<Preflight, Error> {
     let sources = online_sources(plan, cfg).await?;
-    let report = check_plan(plan, &sources);
+    // `build` stops once the image is in ECR: it needs neither SageMaker nor the domain.
+    let runs = |s: StepId| {
+        !build_only
+            || !matches!(
+                s,
+                StepId::Image | StepId::ImageVersion | StepId::AppImageConfig | StepId::DomainAttach
+            )
+    };
+    let report = check_plan_steps(plan, &sources, runs);
     let mut domains = Vec::new();
-    for kp in &plan.kernels {
+    for kp in plan.kernels.iter().filter(|_| !build_only) {
         let id = &kp.resources.domain_id;
         if domains.iter().any(|(d, _)| d == id) {
             continue;
