@@ -418,8 +418,16 @@ mod tests {
         assert_eq!(st[0]["Principal"]["Service"], "sagemaker.amazonaws.com");
         assert_eq!(p.inline.len(), 3);
         // Resource ARNs are narrowed to the role's account (the domain policy has only "*").
-        let build = &p.inline.iter().find(|(n, _)| n == "sm-kernel-codebuild-permissions").unwrap().1;
-        assert!(build.contains("arn:aws:codebuild:*:123456789012:project/sagemaker-studio*"), "{build}");
+        let build = &p
+            .inline
+            .iter()
+            .find(|(n, _)| n == "sm-kernel-codebuild-permissions")
+            .unwrap()
+            .1;
+        assert!(
+            build.contains("arn:aws:codebuild:*:123456789012:project/sagemaker-studio*"),
+            "{build}"
+        );
     }
 
     #[test]

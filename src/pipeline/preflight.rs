@@ -32,7 +32,10 @@ pub async fn run(
         !build_only
             || !matches!(
                 s,
-                StepId::Image | StepId::ImageVersion | StepId::AppImageConfig | StepId::DomainAttach
+                StepId::Image
+                    | StepId::ImageVersion
+                    | StepId::AppImageConfig
+                    | StepId::DomainAttach
             )
     };
     let report = check_plan_steps(plan, &sources, runs);
