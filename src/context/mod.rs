@@ -26,5 +26,5 @@ pub use pack::{pack, pack_to_file, pack_with, PackOptions};
 pub use report::{PackReport, ScanReport, SizedPath, Warning};
 pub use scan::{scan, ContextSource, Entry, EntryType, Listing, OUTSIDE_DOCKERFILE};
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests;

@@ -2,8 +2,9 @@
 //!
 //! Work is cut into pieces in archive order — one per small file, 1 MiB slices
 //! of large ones — and compressed on every core. Pieces are written strictly in
-//! order, and a worker may only start a piece within a fixed window ahead of the
-//! writer, so memory is bounded by threads and window, never by the context.
+//! order, and a worker may only start a piece while the input bytes of the
+//! pieces between it and the writer stay within a budget (a few MiB per
+//! thread), so memory is bounded by the thread count, never by the context.
 //! A large file's slices are independent raw-deflate streams joined with sync
 //! flushes (as pigz does), each primed with the 32 KiB before it, so the result
 //! is one valid deflate stream that does not depend on the thread count.
@@ -25,9 +26,10 @@ use super::scan::{Entry, Listing, Source};
 use super::zipfmt::{self, Limits, Method, Record};
 
 /// Deflate level. Fixed: it is part of what makes the digest reproducible.
-/// Level 1 trades a few percent of size for roughly 3x the speed of level 6
-/// (measured in bench/README.md); the archive is uploaded once and unpacked once.
-const LEVEL: u32 = 1;
+/// Measured on a 570 MB virtualenv (bench/README.md): level 3 is as fast as 2
+/// and 1.5x faster than 6, for an archive 4% larger than level 6; level 1 is
+/// faster still but 30% larger.
+const LEVEL: u32 = 3;
 /// Slice size for large files; also the largest file compressed in one piece.
 const CHUNK: u64 = 1 << 20;
 /// Deflate's window: each slice is primed with this much of what precedes it.
@@ -114,19 +116,21 @@ pub(super) fn pack_inner<W: Write>(
 ) -> Result<PackReport, ContextError> {
     let entries = listing.entries();
     let threads = opts.threads.max(1);
-    let window = (threads as u64 * 2 + 2).min(64);
+    // Room for every thread's piece, one waiting behind it, and the writer's.
+    let budget = (threads as u64 * 2 + 2).min(64) * CHUNK;
     let dispatch = Mutex::new(Dispatcher {
         entries,
         entry: 0,
         chunk: 0,
         method: None,
         seq: 0,
+        cost: 0,
     });
     let shared = Shared {
-        written: Mutex::new(0),
+        written: Mutex::new(Progress::default()),
         advanced: Condvar::new(),
         abort: AtomicBool::new(false),
-        window,
+        budget,
     };
     let mut zip = ZipState {
         sink: Sink {
@@ -162,16 +166,33 @@ pub(super) fn pack_inner<W: Write>(
 }
 
 struct Shared {
-    /// Pieces written so far; workers wait on it to stay within the window.
-    written: Mutex<u64>,
+    /// What the writer has written; workers wait on it to stay within budget.
+    written: Mutex<Progress>,
     advanced: Condvar,
     abort: AtomicBool,
-    window: u64,
+    /// Input bytes allowed between the writer and the end of a started piece.
+    budget: u64,
 }
+
+#[derive(Debug, Default)]
+struct Progress {
+    /// Pieces written.
+    seq: u64,
+    /// Their summed cost.
+    cost: u64,
+}
+
+/// Fixed cost per piece on top of its input bytes: bounds the number of tiny
+/// pieces in flight too.
+const PIECE_COST: u64 = 512;
 
 #[derive(Debug, Clone, Copy)]
 struct Task {
     seq: u64,
+    /// Cost of this piece (input bytes plus `PIECE_COST`) and the running
+    /// total up to and including it.
+    cost: u64,
+    cost_end: u64,
     entry: usize,
     chunk: u64,
     nchunks: u64,
@@ -199,6 +220,7 @@ struct Dispatcher<'a> {
     chunk: u64,
     method: Option<Method>,
     seq: u64,
+    cost: u64,
 }
 
 impl Dispatcher<'_> {
@@ -210,8 +232,16 @@ impl Dispatcher<'_> {
         if nchunks > 1 && self.chunk == 0 {
             self.method = Some(choose_streamed_method(e, comp)?);
         }
+        let cost = PIECE_COST
+            + match e.source {
+                Source::File(_) if nchunks > 1 => (e.size - self.chunk * CHUNK).min(CHUNK),
+                _ => e.size,
+            };
+        self.cost += cost;
         let task = Task {
             seq: self.seq,
+            cost,
+            cost_end: self.cost,
             entry: self.entry,
             chunk: self.chunk,
             nchunks,
@@ -267,15 +297,7 @@ fn worker(
     shared: &Shared,
     tx: mpsc::Sender<Msg>,
 ) {
-    let mut comp = Compress::new(
-        Compression::new(
-            std::env::var("SMK_LEVEL")
-                .ok()
-                .and_then(|l| l.parse().ok())
-                .unwrap_or(LEVEL),
-        ),
-        false,
-    ); // TEMP
+    let mut comp = Compress::new(Compression::new(LEVEL), false);
     let mut buf = Vec::new();
     while !shared.abort.load(Ordering::SeqCst) {
         let next = dispatch.lock().unwrap().next(&mut comp);
@@ -288,8 +310,12 @@ fn worker(
             }
         };
         {
+            // The writer's next piece always goes ahead: no deadlock.
             let mut written = shared.written.lock().unwrap();
-            while task.seq >= *written + shared.window && !shared.abort.load(Ordering::SeqCst) {
+            while task.seq != written.seq
+                && task.cost_end > written.cost + shared.budget
+                && !shared.abort.load(Ordering::SeqCst)
+            {
                 written = shared.advanced.wait(written).unwrap();
             }
         }
@@ -475,6 +501,7 @@ impl<W: Write> ZipState<'_, W> {
     fn run(&mut self, rx: mpsc::Receiver<Msg>, shared: &Shared) -> Result<(), ContextError> {
         let mut pending: BTreeMap<u64, (Task, Piece)> = BTreeMap::new();
         let mut next = 0u64;
+        let mut cost = 0u64;
         for msg in rx {
             match msg {
                 Msg::Failed(e) => return Err(e),
@@ -486,9 +513,10 @@ impl<W: Write> ZipState<'_, W> {
             while let Some((t, p)) = pending.remove(&next) {
                 self.write_piece(&t, p)?;
                 next += 1;
+                cost += t.cost;
             }
             if next != before {
-                *shared.written.lock().unwrap() = next;
+                *shared.written.lock().unwrap() = Progress { seq: next, cost };
                 shared.advanced.notify_all();
             }
         }

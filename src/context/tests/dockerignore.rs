@@ -585,3 +585,75 @@ proptest! {
         prop_assert!(!excluded(&text.join("\n"), &path.join("/")), "{:?}", text);
     }
 }
+
+/// The walker (with BuildKit's shortcut of not entering excluded directories
+/// that no exception can reach into) keeps exactly the paths `is_excluded`
+/// keeps, plus the excluded directories that contain something kept.
+mod walker {
+    use std::collections::BTreeSet;
+    use std::fs;
+
+    use proptest::prelude::*;
+
+    use super::super::{names, scan_ok, source, write_files};
+    use super::{ignore, pattern_strategy, render};
+
+    const FILES: &[&str] = &[
+        "ab", "ba", "a/a", "a/b", "a/ab/a", "a/ab/b", "b/a/a", "b/a/b", "b/ba/aa", "aa/b/a/b",
+        "aa/b/a/a", "aa/ab",
+    ];
+    const EMPTY_DIRS: &[&str] = &["b/ba/ab", "aa/aa", "bb"];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn walker_keeps_what_is_excluded_says(pats in prop::collection::vec(pattern_strategy(), 1..5)) {
+            let text: Vec<String> = pats.iter().map(|(e, c, l, t)| render(*e, c, *l, *t)).collect();
+            let text = text.join("\n");
+            let t = tempfile::tempdir().unwrap();
+            let ctx = t.path();
+            let files: Vec<(&str, &[u8])> = FILES.iter().map(|f| (*f, &b"x"[..])).collect();
+            write_files(ctx, &files);
+            write_files(ctx, &[("Dockerfile", b"FROM scratch\n"), (".dockerignore", text.as_bytes())]);
+            for d in EMPTY_DIRS {
+                fs::create_dir_all(ctx.join(d)).unwrap();
+            }
+
+            let d = ignore(&text);
+            let mut dirs = BTreeSet::new();
+            for p in FILES.iter().chain(EMPTY_DIRS) {
+                let mut acc = String::new();
+                for comp in p.split('/') {
+                    if !acc.is_empty() {
+                        acc.push('/');
+                    }
+                    acc.push_str(comp);
+                    dirs.insert(acc.clone());
+                }
+            }
+            for f in FILES {
+                dirs.remove(*f);
+            }
+            let mut want: BTreeSet<String> =
+                FILES.iter().filter(|f| !d.is_excluded(f)).map(|f| f.to_string()).collect();
+            for dir in &dirs {
+                let prefix = format!("{dir}/");
+                let kept_below = FILES.iter().chain(EMPTY_DIRS).any(|p| {
+                    p.starts_with(&prefix)
+                        && (!d.is_excluded(p)
+                            || p.match_indices('/').any(|(i, _)| i > dir.len() && !d.is_excluded(&p[..i])))
+                });
+                if !d.is_excluded(dir) || kept_below {
+                    want.insert(prefix);
+                }
+            }
+
+            let got: BTreeSet<String> = names(&scan_ok(&source(ctx)))
+                .into_iter()
+                .filter(|n| n != "Dockerfile" && n != ".dockerignore")
+                .collect();
+            prop_assert_eq!(got, want, "patterns:\n{}", text);
+        }
+    }
+}
