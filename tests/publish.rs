@@ -687,16 +687,33 @@ fn user_profile_gets_the_image_instead_of_the_domain_defaults() {
     )
     .unwrap();
     std::thread::sleep(Duration::from_millis(500));
-    json_out(&w.publish("alices", &w.context("alices", "1"), "jupyterlab", &["--user-profile", "alice"]));
-    let p = w
-        .rt
-        .block_on(sm.describe_user_profile().domain_id(&w.domain).user_profile_name("alice").send())
+    json_out(&w.publish(
+        "alices",
+        &w.context("alices", "1"),
+        "jupyterlab",
+        &["--user-profile", "alice"],
+    ));
+    let p =
+        w.rt.block_on(
+            sm.describe_user_profile()
+                .domain_id(&w.domain)
+                .user_profile_name("alice")
+                .send(),
+        )
         .unwrap();
     let imgs: Vec<&str> = p
         .user_settings()
         .and_then(|s| s.jupyter_lab_app_settings())
-        .map(|a| a.custom_images().iter().filter_map(|c| c.image_name()).collect())
+        .map(|a| {
+            a.custom_images()
+                .iter()
+                .filter_map(|c| c.image_name())
+                .collect()
+        })
         .unwrap_or_default();
     assert_eq!(imgs, ["alices"]);
-    assert!(w.custom_images("jl").is_empty(), "the domain defaults were changed");
+    assert!(
+        w.custom_images("jl").is_empty(),
+        "the domain defaults were changed"
+    );
 }
