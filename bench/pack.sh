@@ -31,7 +31,7 @@ PACKAGES=(numpy scipy pandas scikit-learn matplotlib sympy)
 die() { echo "pack.sh: $*" >&2; exit 1; }
 
 prepare() {
-    if [[ -f $CTX/.complete ]]; then
+    if [[ -f $CACHE/context.complete ]]; then
         return
     fi
     echo "building the benchmark context in $CTX (pip install, a few minutes, once)" >&2
@@ -44,23 +44,23 @@ FROM public.ecr.aws/docker/library/python:3.11-slim
 COPY venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 EOF
-    touch "$CTX/.complete"
+    touch "$CACHE/context.complete"
 }
 
 # A context with a single 2 GiB file made of the virtualenv's shared
 # libraries, repeated: realistic, compressible binary data.
 prepare_large() {
     local large=$CACHE/large
-    if [[ ! -f $large/.complete ]]; then
+    if [[ ! -f $CACHE/large.complete ]]; then
         rm -rf "$large"
         mkdir -p "$large"
         cp "$CTX/Dockerfile" "$large/Dockerfile"
         local libs
         libs=$(mktemp)
         find "$CTX" -name '*.so*' -type f -print0 | sort -z | xargs -0 cat >"$libs"
-        while true; do cat "$libs"; done 2>/dev/null | head -c $((2 << 30)) >"$large/blob.bin" || true
+        while cat "$libs"; do :; done 2>/dev/null | head -c $((2 << 30)) >"$large/blob.bin" || true
         rm -f "$libs"
-        touch "$large/.complete"
+        touch "$CACHE/large.complete"
     fi
     CTX=$large
 }

@@ -72,6 +72,7 @@ fn plan_command(cli: &Cli, ui: &Ui, args: &PlanArgs) -> Result<(), Error> {
     })?;
     let scanned = plan::scan_all(resolved.kernels)?;
     if let Some(out) = &args.out {
+        artifacts::check_out_outside_contexts(out, &scanned)?;
         artifacts::check_out_dir(out)?;
     }
     let plan = artifacts::plan_all(&scanned, args.out.as_deref())?;

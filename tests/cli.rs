@@ -526,6 +526,18 @@ fn out_folder_with_foreign_files_is_refused() {
 }
 
 #[test]
+fn out_folder_inside_the_context_is_refused() {
+    let ctx = kernel_dir();
+    sm().args(one_shot(ctx.path()))
+        .arg("--out")
+        .arg(ctx.path().join("plan-out"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("inside the build context"));
+    assert!(!ctx.path().join("plan-out").exists());
+}
+
+#[test]
 fn unknown_kernel_and_ambiguous_flags_are_refused() {
     sm().args(["plan", "--config", "examples/release/kernel.toml", "nope"])
         .assert()

@@ -308,12 +308,21 @@ pub fn scan(src: &ContextSource) -> Result<Listing, ContextError> {
         _ => true,
     });
     for e in entries.values() {
-        if let (Source::File(_), Some(reason)) = (&e.source, credential_reason(&e.name)) {
-            warnings.push(Warning::Credential {
-                path: e.name.clone(),
-                reason: reason.into(),
-            });
+        let Source::File(path) = &e.source else {
+            continue;
+        };
+        let Some(reason) = credential_reason(&e.name) else {
+            continue;
+        };
+        // Every virtualenv carries certifi's cacert.pem: a PEM file is only
+        // worth a warning when it holds a private key.
+        if e.name.ends_with(".pem") && !pem_has_private_key(path) {
+            continue;
         }
+        warnings.push(Warning::Credential {
+            path: e.name.clone(),
+            reason: reason.into(),
+        });
     }
     warnings.sort_by(|a, b| warning_path(a).cmp(warning_path(b)));
 
@@ -502,6 +511,16 @@ pub(super) fn symlink_escapes(link_rel: &str, target: &[u8]) -> bool {
     false
 }
 
+/// Whether a PEM file contains a private key (unreadable or huge: assume so).
+fn pem_has_private_key(path: &Path) -> bool {
+    use std::io::Read;
+    let mut text = Vec::new();
+    match fs::File::open(path).and_then(|f| f.take(4 << 20).read_to_end(&mut text)) {
+        Ok(n) if n < 4 << 20 => text.windows(11).any(|w| w == b"PRIVATE KEY"),
+        _ => true,
+    }
+}
+
 /// Why a file name looks like a secret, if it does.
 pub(super) fn credential_reason(rel: &str) -> Option<&'static str> {
     let (dirs, name) = match rel.rsplit_once('/') {
@@ -515,7 +534,7 @@ pub(super) fn credential_reason(rel: &str) -> Option<&'static str> {
         return Some("environment file, commonly holds secrets");
     }
     if name.ends_with(".pem") {
-        return Some("PEM file, may hold a private key");
+        return Some("PEM file with a private key");
     }
     if name.ends_with(".key") {
         return Some("key file");

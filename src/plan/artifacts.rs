@@ -17,6 +17,43 @@ pub const KERNEL_FILES: [&str; 5] = [
     "domain-update.json",
 ];
 
+/// Refuses an output folder inside a kernel's context: the next plan would pack the last
+/// one's artifacts, and the context digest would change on every run.
+pub fn check_out_outside_contexts(dir: &Path, scanned: &[Scanned]) -> Result<(), Error> {
+    // The folder may not exist yet: resolve its nearest existing ancestor.
+    let mut probe = dir.to_path_buf();
+    let mut rest = Vec::new();
+    let resolved = loop {
+        if let Ok(p) = probe.canonicalize() {
+            break rest.iter().rev().fold(p, |acc: PathBuf, c| acc.join(c));
+        }
+        match (probe.file_name().map(|n| n.to_os_string()), probe.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                probe = if parent.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    parent.to_path_buf()
+                };
+            }
+            _ => return Ok(()),
+        }
+    };
+    for s in scanned {
+        if let Ok(ctx) = s.kernel.context_dir.canonicalize() {
+            if resolved.starts_with(&ctx) {
+                return Err(Error::input(format!(
+                    "--out: {} is inside the build context of kernel {:?} ({}); the next plan would pack these artifacts — choose a folder outside it",
+                    dir.display(),
+                    s.kernel.name,
+                    s.kernel.context_dir.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Refuses a folder holding anything sm-kernel did not write.
 pub fn check_out_dir(dir: &Path) -> Result<(), Error> {
     if !dir.exists() {

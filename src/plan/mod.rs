@@ -93,8 +93,14 @@ pub fn scan_all(kernels: Vec<Kernel>) -> Result<Vec<Scanned>, Error> {
 /// otherwise) because the context digest names the upload and the image tag.
 pub fn plan_kernel<W: Write>(scanned: &Scanned, zip_out: W) -> Result<KernelPlan, Error> {
     let k = &scanned.kernel;
-    let report = context::pack(&scanned.listing, zip_out)
-        .map_err(|e| Error::failed(format!("packing the context of {:?}: {e}", k.name)))?;
+    let report = context::pack(&scanned.listing, zip_out).map_err(|e| {
+        // Keep the exit code the context error implies (a file made unreadable since the
+        // scan is still the user's to fix), and say which kernel it was.
+        match Error::from(e) {
+            Error::Input(m) => Error::Input(format!("kernel {:?}: {m}", k.name)),
+            other => Error::failed(format!("packing the context of {:?}: {other}", k.name)),
+        }
+    })?;
     let dockerfile_in_zip = scanned.listing.dockerfile_in_zip().to_string();
     let buildspec = buildspec::render(&BuildspecInputs {
         dockerfile_in_zip: &dockerfile_in_zip,

@@ -176,7 +176,11 @@ fn credential_files_are_warned_about_unless_ignored() {
             (".env", b"A=1"),
             ("app/.env.local", b"A=1"),
             ("app/.env.ignored", b"A=1"),
-            ("certs/server.pem", b"-----"),
+            ("certs/server.pem", b"-----BEGIN PRIVATE KEY-----\nMIIE\n"),
+            (
+                "certs/ca-bundle.pem",
+                b"-----BEGIN CERTIFICATE-----\nMIIB\n",
+            ),
             ("certs/server.key", b"-----"),
             ("ssh/id_rsa", b"-----"),
             ("ssh/id_ed25519", b"-----"),
