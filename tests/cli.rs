@@ -9,13 +9,11 @@ use predicates::prelude::*;
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/service-role/Exec";
 
-/// The binary with an empty environment: no AWS credentials, no SM_KERNEL_* settings.
+mod support;
+
+/// The binary with no AWS credentials and no SM_KERNEL_* settings.
 fn sm() -> Command {
-    let mut c = Command::cargo_bin("sm-kernel").unwrap();
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap())
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    c
+    support::sm_kernel()
 }
 
 /// A one-kernel context in a temp folder.

@@ -11,12 +11,7 @@ const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/Exec";
 const SAGEMAKER_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
 fn sm(sb: &Sandbox) -> Command {
-    let mut c = Command::cargo_bin("sm-kernel").unwrap();
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap())
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    sb.env(&mut c);
-    c
+    sb.sm_kernel()
 }
 
 fn make_role(sb: &Sandbox, trust: &str, policies: &[&str]) {

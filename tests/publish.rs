@@ -112,12 +112,7 @@ impl World {
     }
 
     fn cmd(&self) -> Command {
-        let mut c = Command::cargo_bin("sm-kernel").unwrap();
-        c.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap())
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        self.sb.env(&mut c);
-        c
+        self.sb.sm_kernel()
     }
 
     fn kernel_args(&self, name: &str, ctx: &Path, app: &str) -> Vec<String> {

@@ -81,30 +81,22 @@ impl Iam {
         &self,
         role: &str,
     ) -> Result<Read<Vec<(String, String)>>, Failure> {
-        let mut names = Vec::new();
-        let mut marker = None;
-        loop {
-            let out = match self
-                .iam
-                .list_role_policies()
-                .role_name(role)
-                .set_marker(marker.clone())
-                .send()
-                .await
-            {
-                Ok(o) => o,
-                Err(e) if is_access_denied(&e) => {
-                    return Ok(Read::Denied(describe("iam:ListRolePolicies", &e)))
-                }
-                Err(e) => return Err(describe("iam:ListRolePolicies", &e)),
-            };
-            names.extend(out.policy_names().iter().cloned());
-            if out.is_truncated() {
-                marker = out.marker().map(str::to_string);
-            } else {
-                break;
+        let names = match self
+            .iam
+            .list_role_policies()
+            .role_name(role)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+        {
+            Ok(n) => n,
+            Err(e) if is_access_denied(&e) => {
+                return Ok(Read::Denied(describe("iam:ListRolePolicies", &e)))
             }
-        }
+            Err(e) => return Err(describe("iam:ListRolePolicies", &e)),
+        };
         let mut docs = Vec::new();
         for name in names {
             match self
@@ -127,34 +119,26 @@ impl Iam {
 
     /// ARNs of the managed policies attached to the role.
     pub async fn attached_policies(&self, role: &str) -> Result<Read<Vec<String>>, Failure> {
-        let mut arns = Vec::new();
-        let mut marker = None;
-        loop {
-            let out = match self
-                .iam
-                .list_attached_role_policies()
-                .role_name(role)
-                .set_marker(marker.clone())
-                .send()
-                .await
-            {
-                Ok(o) => o,
-                Err(e) if is_access_denied(&e) => {
-                    return Ok(Read::Denied(describe("iam:ListAttachedRolePolicies", &e)))
-                }
-                Err(e) => return Err(describe("iam:ListAttachedRolePolicies", &e)),
-            };
-            arns.extend(
-                out.attached_policies()
-                    .iter()
-                    .filter_map(|p| p.policy_arn().map(str::to_string)),
-            );
-            if out.is_truncated() {
-                marker = out.marker().map(str::to_string);
-            } else {
-                break;
+        let attached = match self
+            .iam
+            .list_attached_role_policies()
+            .role_name(role)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+        {
+            Ok(a) => a,
+            Err(e) if is_access_denied(&e) => {
+                return Ok(Read::Denied(describe("iam:ListAttachedRolePolicies", &e)))
             }
-        }
+            Err(e) => return Err(describe("iam:ListAttachedRolePolicies", &e)),
+        };
+        let arns = attached
+            .iter()
+            .filter_map(|p| p.policy_arn().map(str::to_string))
+            .collect();
         Ok(Read::Ok(arns))
     }
 

@@ -11,6 +11,16 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+/// The binary with an empty environment: no AWS credentials, no SM_KERNEL_* settings, run
+/// from the repository root.
+pub fn sm_kernel() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("sm-kernel").unwrap();
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap())
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
 pub struct Sandbox {
     child: Child,
     pub url: String,
@@ -100,6 +110,13 @@ impl Sandbox {
                 .load()
                 .await
         })
+    }
+
+    /// The binary with an empty environment, pointed at the sandbox.
+    pub fn sm_kernel(&self) -> assert_cmd::Command {
+        let mut c = sm_kernel();
+        self.env(&mut c);
+        c
     }
 
     /// The environment the binary runs with against the sandbox.
