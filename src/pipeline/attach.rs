@@ -8,11 +8,12 @@ use aws_sdk_sagemaker::types::{
     KernelGatewayAppSettings, UserProfileStatus, UserSettings,
 };
 
-use super::image::jitter;
-use super::{Backoff, Cancel, Reporter};
+use super::{jitter, Backoff, Cancel, Reporter};
 use crate::aws::{describe, Clients};
 use crate::config::{App, Kernel};
 use crate::error::Error;
+use crate::plan::steps::{settings_path, Builder, Step};
+use crate::plan::Resources;
 use crate::plan::StepId;
 
 const ATTEMPTS: u32 = 5;
@@ -308,4 +309,62 @@ pub async fn attach(
         "could not attach {} to domain {} after {ATTEMPTS} attempts: another writer keeps replacing its custom images",
         k.name, k.domain_id
     )))
+}
+
+/// The calls this step declares in the Plan, beside the code that makes them.
+pub fn needs(k: &Kernel, r: &Resources) -> Step {
+    let mut b = Builder::new(r);
+    let summary = match &k.user_profile {
+        None => {
+            b.caller(
+                "sagemaker",
+                "DescribeDomain",
+                "sagemaker:DescribeDomain",
+                &r.domain_arn,
+            );
+            b.caller(
+                "sagemaker",
+                "UpdateDomain",
+                "sagemaker:UpdateDomain",
+                &r.domain_arn,
+            );
+            b.caller("sagemaker", "ListApps", "sagemaker:ListApps", "*")
+                .when("only if an InService app blocks the update, to name it");
+            format!(
+                "add {} to the domain's {}.CustomImages, keeping every other entry, and wait for InService",
+                r.image_name,
+                settings_path(k.app)
+            )
+        }
+        Some(profile) => {
+            let arn = format!(
+                "arn:{}:sagemaker:{}:{}:user-profile/{}/{}",
+                r.partition,
+                r.region,
+                r.account,
+                r.domain_id,
+                profile.to_lowercase()
+            );
+            b.caller(
+                "sagemaker",
+                "DescribeUserProfile",
+                "sagemaker:DescribeUserProfile",
+                &arn,
+            );
+            b.caller(
+                "sagemaker",
+                "UpdateUserProfile",
+                "sagemaker:UpdateUserProfile",
+                &arn,
+            );
+            b.caller("sagemaker", "ListApps", "sagemaker:ListApps", "*")
+                .when("only if an InService app blocks the update, to name it");
+            format!(
+                "add {} to user profile {profile}'s UserSettings.{}.CustomImages, keeping every other entry",
+                r.image_name,
+                k.app.settings_member()
+            )
+        }
+    };
+    b.done(StepId::DomainAttach, summary)
 }

@@ -12,6 +12,8 @@ use super::{Backoff, Cancel, Reporter, RunOptions};
 use crate::aws::{describe, Clients};
 use crate::config::Kernel;
 use crate::error::Error;
+use crate::plan::steps::{Builder, Principal, Step};
+use crate::plan::Resources;
 use crate::plan::{KernelPlan, StepId};
 
 /// Log lines kept for the failure report.
@@ -275,4 +277,122 @@ fn failure(
         msg.push_str(&format!("full log: {link}"));
     }
     Error::failed(msg.trim_end().to_string())
+}
+
+/// The calls this step declares in the Plan, beside the code that makes them.
+pub fn needs(k: &Kernel, r: &Resources) -> Step {
+    let mut b = Builder::new(r);
+    b.caller(
+        "codebuild",
+        "StartBuild",
+        "codebuild:StartBuild",
+        &r.project_arn,
+    );
+    b.caller(
+        "codebuild",
+        "BatchGetBuilds",
+        "codebuild:BatchGetBuilds",
+        &r.project_arn,
+    );
+    b.caller(
+        "logs",
+        "GetLogEvents",
+        "logs:GetLogEvents",
+        format!("{}:log-stream:*", r.log_group_arn),
+    );
+    b.caller(
+        "codebuild",
+        "StopBuild",
+        "codebuild:StopBuild",
+        &r.project_arn,
+    )
+    .when("only when interrupted (Ctrl-C) while the build runs");
+    // What the build itself does, as the execution role.
+    let build = Principal::BuildRole;
+    b.push(
+        build.clone(),
+        "s3",
+        "GetObject",
+        "s3:GetObject",
+        &r.source_arn,
+    );
+    b.push(
+        build.clone(),
+        "logs",
+        "CreateLogGroup",
+        "logs:CreateLogGroup",
+        &r.log_group_arn,
+    );
+    b.push(
+        build.clone(),
+        "logs",
+        "CreateLogStream",
+        "logs:CreateLogStream",
+        &r.log_group_arn,
+    );
+    b.push(
+        build.clone(),
+        "logs",
+        "PutLogEvents",
+        "logs:PutLogEvents",
+        format!("{}:log-stream:*", r.log_group_arn),
+    );
+    b.push(
+        build.clone(),
+        "ecr",
+        "GetAuthorizationToken",
+        "ecr:GetAuthorizationToken",
+        "*",
+    );
+    for (op, action) in [
+        (
+            "BatchCheckLayerAvailability",
+            "ecr:BatchCheckLayerAvailability",
+        ),
+        ("InitiateLayerUpload", "ecr:InitiateLayerUpload"),
+        ("UploadLayerPart", "ecr:UploadLayerPart"),
+        ("CompleteLayerUpload", "ecr:CompleteLayerUpload"),
+        ("PutImage", "ecr:PutImage"),
+        ("BatchGetImage", "ecr:BatchGetImage"),
+    ] {
+        b.push(build.clone(), "ecr", op, action, &r.repository_arn);
+    }
+    for host in &k.registries {
+        let mut parts = host.split('.');
+        let account = parts.next().unwrap_or_default();
+        let region = parts.nth(2).unwrap_or_default();
+        let repos = format!("arn:{}:ecr:{region}:{account}:repository/*", r.partition);
+        for (op, action) in [
+            ("BatchGetImage", "ecr:BatchGetImage"),
+            ("GetDownloadUrlForLayer", "ecr:GetDownloadUrlForLayer"),
+        ] {
+            b.push(build.clone(), "ecr", op, action, &repos)
+                .when("pulls base images from an extra registry");
+        }
+    }
+    if k.vpc.is_some() {
+        for (op, action) in [
+            ("CreateNetworkInterface", "ec2:CreateNetworkInterface"),
+            ("DescribeNetworkInterfaces", "ec2:DescribeNetworkInterfaces"),
+            ("DeleteNetworkInterface", "ec2:DeleteNetworkInterface"),
+            ("DescribeSubnets", "ec2:DescribeSubnets"),
+            ("DescribeSecurityGroups", "ec2:DescribeSecurityGroups"),
+            ("DescribeDhcpOptions", "ec2:DescribeDhcpOptions"),
+            ("DescribeVpcs", "ec2:DescribeVpcs"),
+            (
+                "CreateNetworkInterfacePermission",
+                "ec2:CreateNetworkInterfacePermission",
+            ),
+        ] {
+            b.push(build.clone(), "ec2", op, action, "*")
+                .when("the build runs in your VPC");
+        }
+    }
+    b.done(
+        StepId::Build,
+        format!(
+            "start the build in {}, stream its logs from {}, push {}",
+            r.project, r.log_group, r.image_uri
+        ),
+    )
 }

@@ -2,17 +2,20 @@
 //! and never print; the runner orders them, times them, and makes sure a temporary project
 //! is deleted on success, failure and Ctrl-C alike.
 
+pub mod app_image_config;
 pub mod attach;
 pub mod build;
 pub mod cancel;
 pub mod image;
+pub mod package;
 pub mod preflight;
 pub mod project;
 pub mod upload;
 pub mod verify;
+pub mod version;
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -179,7 +182,8 @@ pub async fn run_kernel(
 
     cancel.check("after creating the SageMaker image; a re-run will continue from there")?;
     let started = Instant::now();
-    let (version, created) = image::ensure_version(clients, kp, &digest, reporter, cancel).await?;
+    let (version, created) =
+        version::ensure_version(clients, kp, &digest, reporter, cancel).await?;
     if !created {
         t.skip(StepId::ImageVersion);
     }
@@ -187,7 +191,7 @@ pub async fn run_kernel(
 
     cancel.check("after the image version; a re-run will continue from there")?;
     let started = Instant::now();
-    if !image::ensure_app_image_config(clients, k, reporter).await? {
+    if !app_image_config::ensure_app_image_config(clients, k, reporter).await? {
         t.skip(StepId::AppImageConfig);
     }
     t.record(StepId::AppImageConfig, started);
@@ -213,27 +217,37 @@ pub async fn run_kernel(
 
 /// A polling backoff: starts fast, grows by half each time, capped.
 pub(crate) struct Backoff {
-    next: std::time::Duration,
-    cap: std::time::Duration,
+    next: Duration,
+    cap: Duration,
 }
 
 impl Backoff {
     pub(crate) fn new(start_ms: u64, cap_ms: u64) -> Backoff {
         Backoff {
-            next: std::time::Duration::from_millis(start_ms),
-            cap: std::time::Duration::from_millis(cap_ms),
+            next: Duration::from_millis(start_ms),
+            cap: Duration::from_millis(cap_ms),
         }
     }
 
-    pub(crate) fn next(&mut self) -> std::time::Duration {
+    pub(crate) fn next(&mut self) -> Duration {
         let d = self.next;
         self.next = (self.next * 3 / 2).min(self.cap);
         d
     }
 
     pub(crate) fn reset(&mut self, start_ms: u64) {
-        self.next = std::time::Duration::from_millis(start_ms);
+        self.next = Duration::from_millis(start_ms);
     }
+}
+
+/// A retry delay that grows with the attempt, randomised so concurrent writers spread out.
+pub(crate) fn jitter(attempt: u32) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let base = 250u64 * 2u64.pow(attempt.min(5));
+    Duration::from_millis(base + u64::from(nanos) % base)
 }
 
 /// What `build`/`publish` print on stdout.

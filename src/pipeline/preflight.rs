@@ -7,9 +7,12 @@ use aws_sdk_sagemaker::types::DomainStatus;
 
 use super::Reporter;
 use crate::aws::{describe, Clients};
+use crate::config::Kernel;
 use crate::error::Error;
 use crate::permissions::check::{check_plan_steps, CheckReport};
 use crate::permissions::command::{check_outcome, online_sources};
+use crate::plan::steps::{Builder, Principal, Step, CODEBUILD_SERVICE, SAGEMAKER_SERVICE};
+use crate::plan::Resources;
 use crate::plan::{Plan, StepId};
 
 /// What the preflight found, for `check`'s output.
@@ -118,4 +121,50 @@ pub async fn run(
         permissions: report,
         domains,
     })
+}
+
+/// The calls this step declares in the Plan, beside the code that makes them.
+pub fn needs(_k: &Kernel, r: &Resources) -> Step {
+    let mut b = Builder::new(r);
+    b.caller("sts", "GetCallerIdentity", "sts:GetCallerIdentity", "*")
+        .needs_permission = false;
+    b.caller("iam", "GetRole", "iam:GetRole", &r.role_arn);
+    // The execution role's policies, and the caller's when the caller is another role.
+    let roles = format!("arn:{}:iam::{}:role/*", r.partition, r.account);
+    for (op, action) in [
+        ("ListRolePolicies", "iam:ListRolePolicies"),
+        ("GetRolePolicy", "iam:GetRolePolicy"),
+        ("ListAttachedRolePolicies", "iam:ListAttachedRolePolicies"),
+        ("SimulatePrincipalPolicy", "iam:SimulatePrincipalPolicy"),
+    ] {
+        b.caller("iam", op, action, &roles).optional = true;
+    }
+    let policies = format!("arn:{}:iam::*:policy/*", r.partition);
+    b.caller("iam", "GetPolicy", "iam:GetPolicy", &policies)
+        .optional = true;
+    b.caller("iam", "GetPolicyVersion", "iam:GetPolicyVersion", &policies)
+        .optional = true;
+    b.caller(
+        "sagemaker",
+        "DescribeDomain",
+        "sagemaker:DescribeDomain",
+        &r.domain_arn,
+    );
+    b.caller("ecr", "DescribeImages", "ecr:DescribeImages", &r.repository_arn)
+        .when("looks for an image already built from this context; if found, upload, project and build are skipped");
+    for service in [CODEBUILD_SERVICE, SAGEMAKER_SERVICE] {
+        b.push(
+            Principal::Trust(service.to_string()),
+            "sts",
+            "AssumeRole",
+            "sts:AssumeRole",
+            &r.role_arn,
+        )
+        .context
+        .insert("aws:SourceAccount".to_string(), r.account.clone());
+    }
+    b.done(
+        StepId::Preflight,
+        "check names, the Dockerfile, permissions, the role's trust and the domain; changes nothing",
+    )
 }

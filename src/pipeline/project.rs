@@ -13,6 +13,8 @@ use super::Reporter;
 use crate::aws::{describe, Clients};
 use crate::config::Kernel;
 use crate::error::Error;
+use crate::plan::steps::{Builder, Step, CODEBUILD_SERVICE};
+use crate::plan::Resources;
 use crate::plan::{KernelPlan, StepId};
 
 fn built<T, E: std::fmt::Display>(what: &str, r: Result<T, E>) -> Result<T, Error> {
@@ -206,4 +208,62 @@ pub async fn delete(
             &e,
         ))),
     }
+}
+
+/// The calls this step declares in the Plan, beside the code that makes them.
+pub fn needs(k: &Kernel, r: &Resources) -> Step {
+    let tagged = !k.tags.is_empty();
+    let mut b = Builder::new(r);
+    b.caller(
+        "ecr",
+        "DescribeRepositories",
+        "ecr:DescribeRepositories",
+        &r.repository_arn,
+    );
+    b.caller(
+        "ecr",
+        "CreateRepository",
+        "ecr:CreateRepository",
+        &r.repository_arn,
+    )
+    .when("only if the repository does not exist");
+    if tagged {
+        b.caller(
+            "ecr",
+            "CreateRepository",
+            "ecr:TagResource",
+            &r.repository_arn,
+        )
+        .when("only if the repository does not exist (tags are set at creation)");
+    }
+    b.caller(
+        "codebuild",
+        "CreateProject",
+        "codebuild:CreateProject",
+        &r.project_arn,
+    );
+    b.pass_role("CreateProject", "codebuild", CODEBUILD_SERVICE);
+    b.done(
+        StepId::Project,
+        format!(
+            "create the ECR repository {} if missing and the CodeBuild project {} (if it exists, the build overrides its settings)",
+            r.repository, r.project
+        ),
+    )
+}
+
+/// The cleanup step (deleting the temporary project), declared beside the code that creates the project.
+pub fn cleanup_needs(_k: &Kernel, r: &Resources) -> Step {
+    let mut b = Builder::new(r);
+    b.caller(
+        "codebuild",
+        "DeleteProject",
+        "codebuild:DeleteProject",
+        &r.project_arn,
+    )
+    .when("on success, failure and Ctrl-C alike, unless --keep-project");
+    b.done(
+        StepId::Cleanup,
+        format!("delete the temporary CodeBuild project {}", r.project),
+    )
 }

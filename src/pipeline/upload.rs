@@ -13,10 +13,13 @@ use tokio::task::JoinSet;
 
 use super::{Cancel, Reporter};
 use crate::aws::{describe, Clients};
+use crate::config::Kernel;
 use crate::context;
 use crate::error::Error;
 use crate::names;
 use crate::plan::steps::MULTIPART_THRESHOLD;
+use crate::plan::steps::{Builder, Step};
+use crate::plan::Resources;
 use crate::plan::{KernelPlan, Scanned, StepId};
 
 const PART_SIZE: u64 = 8 * 1024 * 1024;
@@ -280,4 +283,34 @@ async fn send_parts(
     }
     parts.sort_by_key(|p| p.part_number());
     Ok(parts)
+}
+
+/// The calls this step declares in the Plan, beside the code that makes them.
+pub fn needs(_k: &Kernel, r: &Resources) -> Step {
+    let mut b = Builder::new(r);
+    b.caller("s3", "HeadBucket", "s3:ListBucket", &r.bucket_arn);
+    b.caller("s3", "CreateBucket", "s3:CreateBucket", &r.bucket_arn)
+        .when("only if the bucket does not exist (and only for sagemaker-* names)");
+    b.caller("s3", "HeadObject", "s3:GetObject", &r.source_arn);
+    b.caller("s3", "PutObject", "s3:PutObject", &r.source_arn)
+        .when("unless an object with this key and size already exists");
+    for op in [
+        "CreateMultipartUpload",
+        "UploadPart",
+        "CompleteMultipartUpload",
+    ] {
+        b.caller("s3", op, "s3:PutObject", &r.source_arn)
+            .when("instead of PutObject for contexts over 16 MiB");
+    }
+    b.caller(
+        "s3",
+        "AbortMultipartUpload",
+        "s3:AbortMultipartUpload",
+        &r.source_arn,
+    )
+    .when("only if a multipart upload fails or is interrupted");
+    b.done(
+        StepId::Upload,
+        format!("upload the context to s3://{}/{}", r.bucket, r.source_key),
+    )
 }

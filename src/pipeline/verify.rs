@@ -4,8 +4,11 @@
 use aws_sdk_ecr::types::ImageIdentifier;
 
 use crate::aws::{describe, Clients};
+use crate::config::Kernel;
 use crate::error::Error;
+use crate::plan::steps::{Builder, Step};
 use crate::plan::Resources;
+use crate::plan::StepId;
 
 /// The pushed image's digest (`sha256:…`) when the tag exists.
 pub async fn find_image(clients: &Clients, res: &Resources) -> Result<Option<String>, Error> {
@@ -35,4 +38,19 @@ pub async fn find_image(clients: &Clients, res: &Resources) -> Result<Option<Str
             }
         }
     }
+}
+
+/// The calls this step declares in the Plan, beside the code that makes them.
+pub fn needs(_k: &Kernel, r: &Resources) -> Step {
+    let mut b = Builder::new(r);
+    b.caller(
+        "ecr",
+        "DescribeImages",
+        "ecr:DescribeImages",
+        &r.repository_arn,
+    );
+    b.done(
+        StepId::VerifyImage,
+        "read the pushed image's digest from ECR and report URI@sha256:…",
+    )
 }
