@@ -49,6 +49,8 @@ pub struct Settings {
     pub registries: Option<Vec<String>>,
     pub vpc: Option<VpcSetting>,
     pub region: Option<String>,
+    /// Release-wide, `[defaults]` only: how many kernels build at once.
+    pub jobs: Option<i64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

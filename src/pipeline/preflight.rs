@@ -2,11 +2,13 @@
 //! (online), the role and its trust, and the domain. It changes nothing, and a publish
 //! creates nothing when it fails.
 
+use std::collections::BTreeMap;
+
 use aws_config::SdkConfig;
 use aws_sdk_sagemaker::types::DomainStatus;
 
 use super::Reporter;
-use crate::aws::{describe, Clients};
+use crate::aws::Clients;
 use crate::config::Kernel;
 use crate::error::Error;
 use crate::permissions::check::{check_plan_steps, CheckReport};
@@ -21,9 +23,11 @@ pub struct Preflight {
     pub domains: Vec<(String, String)>,
 }
 
+/// `cfg` serves IAM and STS (global); `clients` holds one set per region of the plan, so
+/// each domain is looked up where its kernels are.
 pub async fn run(
     cfg: &SdkConfig,
-    clients: &Clients,
+    clients: &BTreeMap<String, Clients>,
     plan: &Plan,
     strict: bool,
     build_only: bool,
@@ -48,6 +52,9 @@ pub async fn run(
         if domains.iter().any(|(d, _)| d == id) {
             continue;
         }
+        let Some(clients) = clients.get(&kp.resources.region) else {
+            continue;
+        };
         let d = clients
             .sagemaker
             .describe_domain()
@@ -61,7 +68,7 @@ pub async fn run(
                         kp.resources.region
                     ))
                 } else {
-                    Error::failed(describe("sagemaker:DescribeDomain", &e))
+                    Error::aws("sagemaker:DescribeDomain", &e)
                 }
             })?;
         let status = d.status().cloned();

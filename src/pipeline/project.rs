@@ -10,7 +10,7 @@ use aws_sdk_codebuild::types::{
 use aws_sdk_ecr::types::Tag as EcrTag;
 
 use super::Reporter;
-use crate::aws::{describe, Clients};
+use crate::aws::Clients;
 use crate::config::Kernel;
 use crate::error::Error;
 use crate::plan::steps::{Builder, Step, CODEBUILD_SERVICE};
@@ -60,7 +60,7 @@ pub async fn ensure_repository(
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_repository_not_found_exception()) => {}
-        Err(e) => return Err(Error::failed(describe("ecr:DescribeRepositories", &e))),
+        Err(e) => return Err(Error::aws("ecr:DescribeRepositories", &e)),
     }
     reporter.step(
         &k.name,
@@ -87,7 +87,7 @@ pub async fn ensure_repository(
         {
             Ok(())
         }
-        Err(e) => Err(Error::failed(describe("ecr:CreateRepository", &e))),
+        Err(e) => Err(Error::aws("ecr:CreateRepository", &e)),
     }
 }
 
@@ -183,10 +183,10 @@ pub async fn ensure(
             );
             Ok(false)
         }
-        Err(e) => Err(Error::failed(describe(
+        Err(e) => Err(Error::aws(
             &format!("codebuild:CreateProject {}", res.project),
             &e,
-        ))),
+        )),
     }
 }
 
@@ -203,10 +203,16 @@ pub async fn delete(
             reporter.step(&kp.name, StepId::Cleanup, &format!("deleted CodeBuild project {project}"));
             Ok(())
         }
-        Err(e) => Err(Error::failed(describe(
-            &format!("codebuild:DeleteProject {project} (delete it by hand: aws codebuild delete-project --name {project})"),
-            &e,
-        ))),
+        // Already gone (deleted by hand, or by a concurrent run): the goal is reached.
+        Err(e)
+            if e.as_service_error().and_then(|s| {
+                use aws_sdk_codebuild::error::ProvideErrorMetadata as _;
+                s.code()
+            }) == Some("ResourceNotFoundException") =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(Error::aws(&format!("codebuild:DeleteProject {project} (delete it by hand: aws codebuild delete-project --name {project})"), &e)),
     }
 }
 
