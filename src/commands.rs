@@ -198,15 +198,19 @@ fn run_pipeline(cli: &Cli, ui: &Ui, args: &RunArgs, build_only: bool) -> Result<
     let reporter = UiReporter::new(&cli.global, ui);
     let rt = aws::runtime()?;
     let paths: Vec<std::path::PathBuf> = zips.iter().map(|z| z.0.clone()).collect();
+    let audit = aws::CallAudit::new(crate::ui::call_log(&cli.global)).enforcing(&plan);
     let result = rt.block_on(async {
         let cancel = Cancel::new();
         cancel.listen();
         pipeline::run_release(
             &plan_target(cli, &plan),
-            &scanned,
-            &plan,
-            &paths,
+            pipeline::Release {
+                scanned: &scanned,
+                plan: &plan,
+                zips: &paths,
+            },
             &opts,
+            &audit,
             &reporter,
             &cancel,
         )
@@ -237,6 +241,7 @@ fn check_run(cli: &Cli, ui: &Ui, args: &RunCheckArgs) -> Result<(), Error> {
     let reporter = UiReporter::new(&cli.global, ui);
     let rt = aws::runtime()?;
     let t = plan_target(cli, &plan);
+    let audit = aws::CallAudit::new(crate::ui::call_log(&cli.global)).enforcing(&plan);
     let result = rt.block_on(async {
         let mut clients = std::collections::BTreeMap::new();
         let mut first = None;
@@ -252,7 +257,7 @@ fn check_run(cli: &Cli, ui: &Ui, args: &RunCheckArgs) -> Result<(), Error> {
             let cfg = aws::load(&rt).await;
             clients.insert(
                 region.clone(),
-                aws::Clients::new(&cfg, rt.endpoint_overridden()),
+                aws::Clients::new(&cfg, rt.endpoint_overridden(), &audit),
             );
             first.get_or_insert(cfg);
         }
@@ -265,7 +270,10 @@ fn check_run(cli: &Cli, ui: &Ui, args: &RunCheckArgs) -> Result<(), Error> {
     reporter.finish();
     let pre = result?;
     ui.data(&permissions::render_check(&pre.permissions, ui.format));
-    Ok(())
+    match pre.verdict {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 fn display_dir(p: &Path) -> String {

@@ -225,3 +225,11 @@ impl crate::pipeline::Reporter for UiReporter {
         self.line(&format!("{tag} {message}"));
     }
 }
+
+/// With `--verbose`, a line on stderr for every AWS call as it is made.
+pub fn call_log(g: &GlobalArgs) -> Option<crate::aws::audit::CallLog> {
+    g.verbose.then(|| {
+        std::sync::Arc::new(|line: &str| eprintln!("[{}] {line}", clock()))
+            as crate::aws::audit::CallLog
+    })
+}

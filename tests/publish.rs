@@ -935,20 +935,24 @@ fn a_release_of_three_kernels_in_two_regions_runs_the_plan_with_one_update_per_d
         );
     }
 
-    // Again: nothing is built, registered or updated.
+    // Again: nothing is built, registered or updated; --verbose names every call.
     let n = w.sb.requests().len();
-    let again = json_out(
-        &w.cmd()
-            .args([
-                "--output",
-                "json",
-                "--config",
-                m.to_str().unwrap(),
-                "publish",
-            ])
-            .output()
-            .unwrap(),
-    );
+    let o = w
+        .cmd()
+        .args([
+            "--verbose",
+            "--output",
+            "json",
+            "--config",
+            m.to_str().unwrap(),
+            "publish",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    let again = json_out(&o);
+    assert!(stderr.contains("aws: ecr:DescribeImages"), "{stderr}");
+    assert!(stderr.contains("aws: sagemaker:DescribeDomain"), "{stderr}");
     let made = w.requests_since(n);
     for op in [
         "StartBuild",
@@ -1022,4 +1026,31 @@ fn a_failing_kernel_does_not_stop_the_others_and_is_reported_with_its_step() {
     assert_eq!(w.custom_images("jl"), vec!["rel-good".to_string()]);
     assert!(!w.project_exists("sagemaker-studio-rel-bad"));
     assert!(!w.project_exists("sagemaker-studio-rel-good"));
+}
+
+#[test]
+fn an_aws_refusal_is_reported_with_its_code_operation_and_request_id() {
+    let w = World::new();
+    w.sb.post("/_sandbox/faults", r#"{"inservice_app": true}"#);
+    let o = w.publish("refused", &w.context("refused", "1"), "jupyterlab", &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let k = &summary["kernels"][0];
+    assert_eq!(k["status"], "failed");
+    assert_eq!(k["error"]["step"], "domain-attach");
+    assert_eq!(k["error"]["aws"]["service"], "sagemaker");
+    assert_eq!(k["error"]["aws"]["operation"], "UpdateDomain");
+    assert_eq!(k["error"]["aws"]["kind"], "service");
+    assert_eq!(k["error"]["aws"]["code"], "ValidationException");
+    assert!(k["error"]["aws"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("InService App"));
+    // The version was created before the refusal: a re-run only attaches.
+    assert!(k["image_version"].as_i64().is_some(), "{k}");
 }

@@ -12,7 +12,7 @@ use super::{Backoff, Cancel, Reporter, RunOptions};
 use crate::aws::Clients;
 use crate::config::Kernel;
 use crate::error::Error;
-use crate::plan::steps::{Builder, Principal, Step};
+use crate::plan::steps::{Builder, Principal, Step, CODEBUILD_SERVICE};
 use crate::plan::Resources;
 use crate::plan::{KernelPlan, StepId};
 
@@ -132,6 +132,8 @@ async fn start(
             .compute_type_override(ComputeType::from(k.compute_type.as_str()))
             .privileged_mode_override(true)
             .timeout_in_minutes_override(k.timeout_minutes as i32)
+            .service_role_override(&k.role_arn)
+            .logs_config_override(super::project::logs_config(kp)?)
             .set_environment_variables_override(Some(build_env(kp)?));
     }
     let out = call
@@ -294,6 +296,10 @@ pub fn needs(k: &Kernel, r: &Resources) -> Step {
         "codebuild:BatchGetBuilds",
         &r.project_arn,
     );
+    b.pass_role("StartBuild", "codebuild", CODEBUILD_SERVICE)
+        .when(
+            "only if a concurrent run re-created the project: the build overrides its service role",
+        );
     b.caller(
         "logs",
         "GetLogEvents",

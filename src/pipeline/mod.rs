@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use crate::plan::StepId;
 pub use cancel::Cancel;
-pub use runner::{run_release, Outcome, Status, Summary};
+pub use runner::{run_release, Outcome, Release, Status, Summary};
 
 /// Progress and log output of a running publish. Implemented by `ui.rs`.
 pub trait Reporter: Send + Sync {

@@ -21,6 +21,9 @@ use crate::plan::{Plan, StepId};
 pub struct Preflight {
     pub permissions: CheckReport,
     pub domains: Vec<(String, String)>,
+    /// Exit 3 with the missing permissions, when the check failed. Kept beside the report so
+    /// `check` prints the report (text or JSON) before it exits.
+    pub verdict: Option<Error>,
 }
 
 /// `cfg` serves IAM and STS (global); `clients` holds one set per region of the plan, so
@@ -119,14 +122,20 @@ pub async fn run(
                 )
             })
             .collect();
-        return Err(Error::Permissions(format!(
+        let verdict = Error::Permissions(format!(
             "{e}\n{}\nnothing was created; `sm-kernel permissions apply --role ROLE` adds what is missing, or run with --skip-preflight if you know better",
             missing.join("\n")
-        )));
+        ));
+        return Ok(Preflight {
+            permissions: report,
+            domains,
+            verdict: Some(verdict),
+        });
     }
     Ok(Preflight {
         permissions: report,
         domains,
+        verdict: None,
     })
 }
 

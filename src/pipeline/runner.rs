@@ -21,7 +21,7 @@ use super::{
     app_image_config, build, image, preflight, project, upload, verify, version, Cancel, Reporter,
     RunOptions,
 };
-use crate::aws::{self, Clients, Target};
+use crate::aws::{self, CallAudit, Clients, Target};
 use crate::config::Kernel;
 use crate::error::{AwsError, Error};
 use crate::plan::{KernelPlan, Plan, Scanned, StepId};
@@ -350,15 +350,26 @@ async fn run_kernel(ctx: &Ctx<'_>, s: &Scanned, kp: &KernelPlan, zip: &std::path
 }
 
 /// Runs `build` or `publish` for every kernel of the plan.
+/// What a release runs: the scanned kernels, their Plan, and each context packed once.
+pub struct Release<'a> {
+    pub scanned: &'a [Scanned],
+    pub plan: &'a Plan,
+    pub zips: &'a [PathBuf],
+}
+
 pub async fn run_release(
     target: &Target,
-    scanned: &[Scanned],
-    plan: &Plan,
-    zips: &[PathBuf],
+    release: Release<'_>,
     opts: &RunOptions,
+    audit: &CallAudit,
     reporter: &dyn Reporter,
     cancel: &Cancel,
 ) -> Result<Summary, (Option<Summary>, Error)> {
+    let Release {
+        scanned,
+        plan,
+        zips,
+    } = release;
     // One set of clients per region: each kernel's calls go to its own region.
     let mut clients = BTreeMap::new();
     let mut first_cfg = None;
@@ -372,7 +383,10 @@ pub async fn run_release(
             ..target.clone()
         };
         let cfg = aws::load(&t).await;
-        clients.insert(region.clone(), Clients::new(&cfg, t.endpoint_overridden()));
+        clients.insert(
+            region.clone(),
+            Clients::new(&cfg, t.endpoint_overridden(), audit),
+        );
         first_cfg.get_or_insert(cfg);
     }
     let Some(cfg) = first_cfg else {
@@ -382,9 +396,12 @@ pub async fn run_release(
         });
     };
     if opts.preflight {
-        preflight::run(&cfg, &clients, plan, false, opts.build_only, reporter)
+        let pre = preflight::run(&cfg, &clients, plan, false, opts.build_only, reporter)
             .await
             .map_err(|e| (None, e))?;
+        if let Some(e) = pre.verdict {
+            return Err((None, e));
+        }
     }
     let jobs = opts.jobs.max(1);
     let ctx = Ctx {
