@@ -1054,3 +1054,134 @@ fn an_aws_refusal_is_reported_with_its_code_operation_and_request_id() {
     // The version was created before the refusal: a re-run only attaches.
     assert!(k["image_version"].as_i64().is_some(), "{k}");
 }
+
+impl World {
+    /// `sm-kernel --config MANIFEST publish` as a child process, to signal it.
+    fn spawn_release(&self, manifest: &Path) -> std::process::Child {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("sm-kernel"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .args(["--endpoint-url", &self.sb.url, "--output", "json"])
+            .arg("--config")
+            .arg(manifest)
+            .arg("publish")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Waits until `n` builds have started.
+    fn wait_builds_started(&self, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let started = self
+                .sb
+                .requests()
+                .iter()
+                .filter(|r| r["operation"] == "StartBuild" && r["status"] == 200)
+                .count();
+            if started >= n {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "only {started} of {n} builds started"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn build_statuses(&self) -> Vec<String> {
+        let cb = aws_sdk_codebuild::Client::new(&self.cfg);
+        let ids = self
+            .rt
+            .block_on(cb.list_builds().send())
+            .map(|o| o.ids().to_vec())
+            .unwrap_or_default();
+        self.rt
+            .block_on(cb.batch_get_builds().set_ids(Some(ids)).send())
+            .unwrap()
+            .builds()
+            .iter()
+            .map(|b| b.build_status().unwrap().as_str().to_string())
+            .collect()
+    }
+}
+
+#[test]
+fn ctrl_c_stops_every_build_of_a_release_and_says_what_each_kernel_was_left_as() {
+    let w = World::new();
+    w.sb.post("/_sandbox/config", r#"{"build_seconds": 60}"#);
+    let (a, b) = (w.context("int-a", "1"), w.context("int-b", "1"));
+    let m = w.manifest(&[
+        ("int-a", "jupyterlab", "us-east-1", &w.domain, &a),
+        ("int-b", "kernel-gateway", "us-east-1", &w.domain, &b),
+    ]);
+    let child = w.spawn_release(&m);
+    w.wait_builds_started(2);
+    std::thread::sleep(Duration::from_millis(1000));
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let statuses = w.build_statuses();
+    assert_eq!(statuses, vec!["STOPPED", "STOPPED"], "{stderr}");
+    assert_eq!(
+        w.sb.requests()
+            .iter()
+            .filter(|r| r["operation"] == "StopBuild")
+            .count(),
+        2
+    );
+    for k in ["int-a", "int-b"] {
+        assert!(
+            !w.project_exists(&format!("sagemaker-studio-{k}")),
+            "{stderr}"
+        );
+        assert!(stderr.contains(&format!("  {k}: build:")), "{stderr}");
+    }
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for k in summary["kernels"].as_array().unwrap() {
+        assert_eq!(k["status"], "stopped", "{k}");
+    }
+    assert!(w.custom_images("jl").is_empty() && w.custom_images("kg").is_empty());
+}
+
+#[test]
+fn a_release_killed_mid_build_is_finished_by_the_next_run() {
+    let w = World::new();
+    w.sb.post("/_sandbox/config", r#"{"build_seconds": 8}"#);
+    let a = w.context("kill-a", "1");
+    let m = w.manifest(&[("kill-a", "jupyterlab", "us-east-1", &w.domain, &a)]);
+    let mut child = w.spawn_release(&m);
+    w.wait_builds_started(1);
+    // SIGKILL: no cleanup at all; the project and the running build are left behind.
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(w.project_exists("sagemaker-studio-kill-a"));
+    w.sb.post("/_sandbox/config", r#"{"build_seconds": 2}"#);
+    let o = w
+        .cmd()
+        .args([
+            "--output",
+            "json",
+            "--config",
+            m.to_str().unwrap(),
+            "publish",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    let summary = json_out(&o);
+    assert_eq!(summary["kernels"][0]["status"], "published");
+    assert!(stderr.contains("left by an earlier run"), "{stderr}");
+    assert!(!w.project_exists("sagemaker-studio-kill-a"));
+    assert_eq!(w.custom_images("jl"), vec!["kill-a".to_string()]);
+}
