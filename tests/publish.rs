@@ -1185,3 +1185,34 @@ fn a_release_killed_mid_build_is_finished_by_the_next_run() {
     assert!(!w.project_exists("sagemaker-studio-kill-a"));
     assert_eq!(w.custom_images("jl"), vec!["kill-a".to_string()]);
 }
+
+#[test]
+fn two_releases_at_once_into_one_domain_keep_each_others_images() {
+    let w = World::new();
+    let (a, b) = (w.context("conc-a", "1"), w.context("conc-b", "1"));
+    let ma = w.dir.path().join("a.toml");
+    let mb = w.dir.path().join("b.toml");
+    fs::rename(
+        w.manifest(&[("conc-a", "jupyterlab", "us-east-1", &w.domain, &a)]),
+        &ma,
+    )
+    .unwrap();
+    fs::rename(
+        w.manifest(&[("conc-b", "jupyterlab", "us-east-1", &w.domain, &b)]),
+        &mb,
+    )
+    .unwrap();
+    let (pa, pb) = (w.spawn_release(&ma), w.spawn_release(&mb));
+    for p in [pa, pb] {
+        let out = p.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut images = w.custom_images("jl");
+    images.sort();
+    assert_eq!(images, vec!["conc-a".to_string(), "conc-b".to_string()]);
+}
