@@ -69,13 +69,15 @@ impl Ui {
     }
 }
 
-/// Progress of a running publish on stderr: bars and a spinner on a terminal, plain
-/// timestamped lines otherwise (CI logs), nothing with --quiet.
+/// Progress of a running release on stderr: on a terminal one live line per kernel (its
+/// step, build phase or upload bar) under the scrolling log, plain timestamped lines
+/// otherwise (CI logs), nothing with --quiet.
 pub struct UiReporter {
     mode: Mode,
     color: bool,
-    bar: std::sync::Mutex<Option<indicatif::ProgressBar>>,
-    last_percent: std::sync::atomic::AtomicU64,
+    multi: indicatif::MultiProgress,
+    bars: std::sync::Mutex<std::collections::BTreeMap<String, indicatif::ProgressBar>>,
+    last_percent: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -111,8 +113,9 @@ impl UiReporter {
         UiReporter {
             mode,
             color: ui.color,
-            bar: std::sync::Mutex::new(None),
-            last_percent: std::sync::atomic::AtomicU64::new(u64::MAX),
+            multi: indicatif::MultiProgress::new(),
+            bars: std::sync::Mutex::new(std::collections::BTreeMap::new()),
+            last_percent: std::sync::Mutex::new(std::collections::BTreeMap::new()),
         }
     }
 
@@ -121,38 +124,45 @@ impl UiReporter {
             Mode::Quiet => {}
             Mode::Plain => eprintln!("[{}] {text}", clock()),
             Mode::Bars => {
-                let bar = self.bar.lock().expect("reporter lock");
-                match bar.as_ref() {
-                    Some(b) => b.println(text),
-                    None => eprintln!("{text}"),
+                if self.multi.println(text).is_err() {
+                    eprintln!("{text}");
                 }
             }
         }
     }
 
-    fn spinner(&self, message: String) {
+    /// The live line of one kernel (release-wide messages have the kernel "").
+    fn with_bar(&self, kernel: &str, f: impl FnOnce(&indicatif::ProgressBar)) {
         if self.mode != Mode::Bars {
             return;
         }
-        let mut bar = self.bar.lock().expect("reporter lock");
-        let b = bar.get_or_insert_with(|| {
-            let b = indicatif::ProgressBar::new_spinner();
+        let mut bars = self.bars.lock().expect("reporter lock");
+        let bar = bars.entry(kernel.to_string()).or_insert_with(|| {
+            let b = self.multi.add(indicatif::ProgressBar::new_spinner());
             b.enable_steady_tick(std::time::Duration::from_millis(120));
             b
         });
-        b.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
-                .expect("valid template"),
-        );
-        b.set_length(0);
-        b.set_message(message);
+        f(bar);
     }
 
-    /// Clears the progress line at the end of a run.
+    fn spinner(&self, kernel: &str, message: String) {
+        self.with_bar(kernel, |b| {
+            b.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+                    .expect("valid template"),
+            );
+            b.set_length(0);
+            b.set_message(message);
+        });
+    }
+
+    /// Clears the progress lines at the end of a run.
     pub fn finish(&self) {
-        if let Some(b) = self.bar.lock().expect("reporter lock").take() {
+        let mut bars = self.bars.lock().expect("reporter lock");
+        for (_, b) in std::mem::take(&mut *bars) {
             b.finish_and_clear();
         }
+        let _ = self.multi.clear();
     }
 }
 
@@ -164,7 +174,7 @@ impl crate::pipeline::Reporter for UiReporter {
             format!("{kernel}: ")
         };
         self.line(&format!("{who}{}: {message}", step.as_str()));
-        self.spinner(format!("{who}{}", step.as_str()));
+        self.spinner(kernel, format!("{who}{}", step.as_str()));
     }
 
     fn skipped(&self, kernel: &str, step: crate::plan::StepId, why: &str) {
@@ -179,17 +189,17 @@ impl crate::pipeline::Reporter for UiReporter {
                 let bucket = pct / 25;
                 let last = self
                     .last_percent
-                    .swap(bucket, std::sync::atomic::Ordering::SeqCst);
-                if last != bucket {
+                    .lock()
+                    .expect("reporter lock")
+                    .insert(kernel.to_string(), bucket);
+                if last != Some(bucket) {
                     eprintln!(
                         "[{}] {kernel}: upload: {sent} of {total} bytes ({pct}%)",
                         clock()
                     );
                 }
             }
-            Mode::Bars => {
-                let mut bar = self.bar.lock().expect("reporter lock");
-                let b = bar.get_or_insert_with(indicatif::ProgressBar::no_length);
+            Mode::Bars => self.with_bar(kernel, |b| {
                 b.set_style(
                     indicatif::ProgressStyle::with_template(
                         "{msg} upload {wide_bar} {bytes}/{total_bytes} {bytes_per_sec}",
@@ -199,13 +209,13 @@ impl crate::pipeline::Reporter for UiReporter {
                 b.set_message(kernel.to_string());
                 b.set_length(total);
                 b.set_position(sent);
-            }
+            }),
         }
     }
 
     fn phase(&self, kernel: &str, phase: &str) {
         match self.mode {
-            Mode::Bars => self.spinner(format!("{kernel}: build: {phase}")),
+            Mode::Bars => self.spinner(kernel, format!("{kernel}: build: {phase}")),
             _ => self.line(&format!("{kernel}: build: phase {phase}")),
         }
     }
