@@ -2,6 +2,8 @@
 //! settings). Created if missing, updated when it differs; it needs no built image, so the
 //! runner creates it while the build runs.
 
+use serde_json::Value;
+
 use aws_sdk_sagemaker::types::{
     CodeEditorAppImageConfig, ContainerConfig, FileSystemConfig, JupyterLabAppImageConfig,
     KernelGatewayImageConfig, KernelSpec,
@@ -12,66 +14,86 @@ use super::Reporter;
 use crate::aws::Clients;
 use crate::config::{App, Kernel};
 use crate::error::Error;
+use crate::plan::requests;
 use crate::plan::steps::{Builder, Step};
 use crate::plan::{Resources, StepId};
 
-fn file_system(k: &Kernel) -> FileSystemConfig {
-    FileSystemConfig::builder()
-        .mount_path(&k.mount_path)
-        .default_uid(k.uid as i32)
-        .default_gid(k.gid as i32)
-        .build()
-}
-
-fn container(k: &Kernel) -> Option<ContainerConfig> {
-    let c = k.container.as_ref()?;
-    let cc = ContainerConfig::builder()
-        .set_container_entrypoint((!c.entrypoint.is_empty()).then(|| c.entrypoint.clone()))
-        .set_container_arguments((!c.arguments.is_empty()).then(|| c.arguments.clone()))
-        .set_container_environment_variables(
-            (!c.environment.is_empty()).then(|| c.environment.clone().into_iter().collect()),
-        )
-        .build();
-    (cc != ContainerConfig::builder().build()).then_some(cc)
-}
-
-/// The app's member of the app image config, exactly as the create request body in the plan.
+/// The app's member of the app image config. It is read from the one request body the plan
+/// writes as `app-image-config.json` (`requests::create_app_image_config`), so what publish
+/// sends and what the dry run shows cannot differ.
+#[derive(Debug, PartialEq)]
 enum Desired {
     KernelGateway(KernelGatewayImageConfig),
     JupyterLab(JupyterLabAppImageConfig),
     CodeEditor(CodeEditorAppImageConfig),
 }
 
+fn strings(v: &Value) -> Option<Vec<String>> {
+    v.as_array().map(|a| {
+        a.iter()
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect()
+    })
+}
+
+fn file_system(v: &Value) -> Option<FileSystemConfig> {
+    v.is_object().then(|| {
+        FileSystemConfig::builder()
+            .set_mount_path(v["MountPath"].as_str().map(str::to_string))
+            .set_default_uid(v["DefaultUid"].as_i64().map(|n| n as i32))
+            .set_default_gid(v["DefaultGid"].as_i64().map(|n| n as i32))
+            .build()
+    })
+}
+
+fn container(v: &Value) -> Option<ContainerConfig> {
+    v.is_object().then(|| {
+        ContainerConfig::builder()
+            .set_container_entrypoint(strings(&v["ContainerEntrypoint"]))
+            .set_container_arguments(strings(&v["ContainerArguments"]))
+            .set_container_environment_variables(
+                v["ContainerEnvironmentVariables"].as_object().map(|m| {
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                        .collect()
+                }),
+            )
+            .build()
+    })
+}
+
 fn desired(k: &Kernel) -> Result<Desired, Error> {
+    let body = requests::create_app_image_config(k);
+    let m = &body[k.app.image_config_member()];
     Ok(match k.app {
         App::KernelGateway => {
-            let specs = k
-                .kernel_specs
-                .iter()
-                .map(|s| {
-                    KernelSpec::builder()
-                        .name(&s.name)
-                        .set_display_name(s.display_name.clone())
-                        .build()
-                })
-                .collect::<Vec<_>>();
+            let specs = m["KernelSpecs"].as_array().map(|a| {
+                a.iter()
+                    .map(|s| {
+                        KernelSpec::builder()
+                            .set_name(s["Name"].as_str().map(str::to_string))
+                            .set_display_name(s["DisplayName"].as_str().map(str::to_string))
+                            .build()
+                    })
+                    .collect::<Vec<_>>()
+            });
             Desired::KernelGateway(
                 KernelGatewayImageConfig::builder()
-                    .set_kernel_specs(Some(specs))
-                    .file_system_config(file_system(k))
+                    .set_kernel_specs(specs)
+                    .set_file_system_config(file_system(&m["FileSystemConfig"]))
                     .build(),
             )
         }
         App::Jupyterlab => Desired::JupyterLab(
             JupyterLabAppImageConfig::builder()
-                .file_system_config(file_system(k))
-                .set_container_config(container(k))
+                .set_file_system_config(file_system(&m["FileSystemConfig"]))
+                .set_container_config(container(&m["ContainerConfig"]))
                 .build(),
         ),
         App::CodeEditor => Desired::CodeEditor(
             CodeEditorAppImageConfig::builder()
-                .file_system_config(file_system(k))
-                .set_container_config(container(k))
+                .set_file_system_config(file_system(&m["FileSystemConfig"]))
+                .set_container_config(container(&m["ContainerConfig"]))
                 .build(),
         ),
     })
@@ -194,4 +216,37 @@ pub fn needs(k: &Kernel, r: &Resources) -> Step {
             k.app.image_config_member()
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The SDK member publish sends is the JSON body's member, field for field.
+    #[test]
+    fn desired_is_read_from_the_request_body() {
+        let mut k = crate::plan::tests::sample_kernel();
+        let Desired::KernelGateway(kg) = desired(&k).unwrap() else {
+            panic!("kernel gateway")
+        };
+        assert_eq!(kg.kernel_specs()[0].name(), Some("python3"));
+        let fs = kg.file_system_config().unwrap();
+        assert_eq!(
+            (fs.default_uid(), fs.default_gid(), fs.mount_path()),
+            (Some(1000), Some(100), Some("/home/sagemaker-user"))
+        );
+        k.app = App::Jupyterlab;
+        k.container = Some(crate::config::Container {
+            entrypoint: vec!["jupyter-lab".into()],
+            arguments: vec![],
+            environment: [("A".to_string(), "1".to_string())].into(),
+        });
+        let Desired::JupyterLab(jl) = desired(&k).unwrap() else {
+            panic!("jupyterlab")
+        };
+        let c = jl.container_config().unwrap();
+        assert_eq!(c.container_entrypoint(), ["jupyter-lab"]);
+        assert!(c.container_arguments().is_empty());
+        assert_eq!(c.container_environment_variables().unwrap()["A"], "1");
+    }
 }
