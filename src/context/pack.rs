@@ -378,21 +378,18 @@ fn process(
     Ok(batch)
 }
 
-/// Reads a file that must still be `size` bytes long into `buf`: two reads
-/// for a small file (its bytes, then end of file), no probing.
+/// Reads a file that must still be `size` bytes long into `buf`, in one
+/// read for a small file: asking for one byte more than `size` shows a file
+/// that grew (the buffer fills) or shrank (the read comes up short), and a
+/// regular file's read comes up short only at its end.
 fn read_whole(path: &PathBuf, size: u64, buf: &mut Vec<u8>) -> Result<(), ContextError> {
     let mut f = File::open(path).map_err(|err| ContextError::read(path, err))?;
     buf.resize(size as usize + 1, 0);
     let mut filled = 0;
-    loop {
+    while (filled as u64) < size {
         match f.read(&mut buf[filled..]) {
             Ok(0) => break,
-            Ok(n) => {
-                filled += n;
-                if filled == buf.len() {
-                    break;
-                }
-            }
+            Ok(n) => filled += n,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
             Err(err) => return Err(ContextError::read(path, err)),
         }
