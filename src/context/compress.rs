@@ -52,6 +52,10 @@ pub(super) struct Packed {
 pub(super) struct Coders {
     /// Kept across entries: libdeflate carries nothing from one call to the next.
     whole: Compressor,
+    /// Where libdeflate writes; only the result is copied out, so that what
+    /// waits for the writer is the compressed size, not the input's. It never
+    /// shrinks, so it is zeroed once.
+    scratch: Vec<u8>,
 }
 
 impl Coders {
@@ -60,6 +64,7 @@ impl Coders {
             whole: Compressor::new(
                 CompressionLvl::new(WHOLE_LEVEL).expect("a valid libdeflate level"),
             ),
+            scratch: Vec::new(),
         }
     }
 
@@ -68,13 +73,15 @@ impl Coders {
         if data.is_empty() || stored_by_name(name) {
             return stored(data, out);
         }
-        let start = out.len();
         // Room for one byte less than the input: libdeflate fails rather than
         // write more, and then the entry is stored.
-        out.resize(start + data.len() - 1, 0);
-        match self.whole.deflate_compress(data, &mut out[start..]) {
+        let room = data.len() - 1;
+        if self.scratch.len() < room {
+            self.scratch.resize(room, 0);
+        }
+        match self.whole.deflate_compress(data, &mut self.scratch[..room]) {
             Ok(size) => {
-                out.truncate(start + size);
+                out.extend_from_slice(&self.scratch[..size]);
                 Packed {
                     method: Method::Deflated,
                     crc: crc_of(data),
@@ -82,10 +89,7 @@ impl Coders {
                     size,
                 }
             }
-            Err(_) => {
-                out.truncate(start);
-                stored(data, out)
-            }
+            Err(_) => stored(data, out),
         }
     }
 

@@ -117,9 +117,8 @@ pub(super) fn pack_inner<W: Write>(
 ) -> Result<PackReport, ContextError> {
     let entries = listing.entries();
     let threads = opts.threads.max(1);
-    // Room for every thread's slice, one waiting behind it, and the writer's;
-    // plus one whole file, so that two large ones in a row can overlap.
-    let budget = (threads as u64 * 2 + 2).min(64) * CHUNK + WHOLE_MAX;
+    // Room for every thread's piece, one waiting behind it, and the writer's.
+    let budget = (threads as u64 * 2 + 2).min(64) * CHUNK;
     let dispatch = Mutex::new(Dispatcher {
         entries,
         entry: 0,
@@ -352,7 +351,7 @@ fn process(
 ) -> Result<Batch, ContextError> {
     let mut batch = Batch {
         pieces: Vec::with_capacity(t.end - t.entry),
-        data: Vec::with_capacity(t.cost as usize),
+        data: Vec::new(),
     };
     if t.nchunks > 1 {
         let e = &entries[t.entry];
@@ -369,8 +368,8 @@ fn process(
             Source::Symlink(target) => stored(target, &mut batch.data),
             Source::Bytes(data) => coders.whole(&e.name, data, &mut batch.data),
             Source::File(path) => {
-                read_whole(path, e.size, buf)?;
-                coders.whole(&e.name, buf, &mut batch.data)
+                let data = read_whole(path, e.size, buf)?;
+                coders.whole(&e.name, data, &mut batch.data)
             }
         };
         batch.pieces.push(p);
@@ -382,9 +381,18 @@ fn process(
 /// read for a small file: asking for one byte more than `size` shows a file
 /// that grew (the buffer fills) or shrank (the read comes up short), and a
 /// regular file's read comes up short only at its end.
-fn read_whole(path: &PathBuf, size: u64, buf: &mut Vec<u8>) -> Result<(), ContextError> {
+fn read_whole<'b>(
+    path: &PathBuf,
+    size: u64,
+    buf: &'b mut Vec<u8>,
+) -> Result<&'b [u8], ContextError> {
     let mut f = File::open(path).map_err(|err| ContextError::read(path, err))?;
-    buf.resize(size as usize + 1, 0);
+    let want = size as usize + 1;
+    // Never shrunk, so it is zeroed once, not once per file.
+    if buf.len() < want {
+        buf.resize(want, 0);
+    }
+    let buf = &mut buf[..want];
     let mut filled = 0;
     while (filled as u64) < size {
         match f.read(&mut buf[filled..]) {
@@ -397,8 +405,7 @@ fn read_whole(path: &PathBuf, size: u64, buf: &mut Vec<u8>) -> Result<(), Contex
     if filled as u64 != size {
         return Err(ContextError::FileChanged { path: path.clone() });
     }
-    buf.truncate(filled);
-    Ok(())
+    Ok(&buf[..filled])
 }
 
 fn slice(
@@ -420,7 +427,11 @@ fn slice(
     };
     let changed = || ContextError::FileChanged { path: path.clone() };
     let mut f = File::open(path).map_err(|err| ContextError::read(path, err))?;
-    buf.resize((end - from) as usize, 0);
+    let n = (end - from) as usize;
+    if buf.len() < n {
+        buf.resize(n, 0);
+    }
+    let buf = &mut buf[..n];
     f.seek(SeekFrom::Start(from))
         .and_then(|_| f.read_exact(buf))
         .map_err(|err| match err.kind() {
