@@ -20,8 +20,9 @@
 #   PYZIP=1     also measure Python's zipfile (stored and deflated)
 #   BENCH_CACHE where the contexts are built and kept (~/.cache/sm-kernel-bench)
 #   RUNS        runs per packer; medians are reported (default 5)
-#   WAIT_IDLE   1: before each run, wait (up to 15 min) until the CPUs are idle,
-#               so that a concurrent build does not skew the comparison
+#   WAIT_IDLE   1: before each run, wait (up to IDLE_MAX seconds, default 900)
+#               until the CPUs are idle, so that a concurrent build does not
+#               skew the comparison
 set -euo pipefail
 
 CACHE=${BENCH_CACHE:-$HOME/.cache/sm-kernel-bench}
@@ -141,8 +142,8 @@ wait_idle() {
     [[ ${WAIT_IDLE:-0} == 1 ]] || return 0
     local waited=0
     while (($(cpu_busy) > 10)); do
-        if ((waited >= 900)); then
-            echo "  (CPUs still busy after 15 min; measuring anyway)" >&2
+        if ((waited >= ${IDLE_MAX:-900})); then
+            echo "  (CPUs still busy after ${waited}s; measuring anyway)" >&2
             return
         fi
         sleep 4
