@@ -13,6 +13,7 @@
 //! Dockerfile outside the context is stored as `.sm-kernel/Dockerfile`
 //! (see [`Listing::dockerfile_in_zip`]).
 
+mod compress;
 mod dockerignore;
 mod error;
 mod pack;

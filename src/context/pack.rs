@@ -1,50 +1,51 @@
 //! The deterministic, parallel, streaming zip writer.
 //!
-//! Work is cut into pieces in archive order — one per small file, 1 MiB slices
-//! of large ones — and compressed on every core. Pieces are written strictly in
-//! order, and a worker may only start a piece while the input bytes of the
-//! pieces between it and the writer stay within a budget (a few MiB per
-//! thread), so memory is bounded by the thread count, never by the context.
-//! A large file's slices are independent raw-deflate streams joined with sync
-//! flushes (as pigz does), each primed with the 32 KiB before it, so the result
-//! is one valid deflate stream that does not depend on the thread count.
+//! Work is cut into tasks in archive order — runs of consecutive small entries
+//! (up to 256 KiB or 256 entries), one file up to 4 MiB, or a 1 MiB slice of a
+//! larger one — and compressed on every core. Batching small files matters: on
+//! a context of thousands of small files the lock, the wake-up and the message
+//! per file cost about as much as compressing it. Tasks are written strictly in
+//! order, and a worker may only start one while the input bytes of the tasks
+//! between it and the writer stay within a budget (a few MiB per thread), so
+//! memory is bounded by the thread count, never by the context.
+//!
+//! Whole entries go through libdeflate in one call (see `compress`). A large
+//! file's slices are independent raw-deflate streams joined with sync flushes
+//! (as pigz does), each primed with the 32 KiB before it, so the result is one
+//! valid deflate stream. Neither depends on the thread count or the batching.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Condvar, Mutex};
 
 use crc32fast::Hasher as Crc;
-use flate2::{Compress, Compression, FlushCompress, Status};
 use sha2::{Digest, Sha256};
 
+use super::compress::{stored, stored_by_name, Coders, Packed};
 use super::error::ContextError;
 use super::report::PackReport;
 use super::scan::{Entry, Listing, Source};
 use super::zipfmt::{self, Limits, Method, Record};
 
-/// Deflate level. Fixed: it is part of what makes the digest reproducible.
-/// Measured on a Python virtualenv (bench/README.md): level 3 costs what level 2
-/// does and compresses 4% better, level 6 takes 1.5x its CPU to save 4%, and
-/// level 1 is 30% larger.
-const LEVEL: u32 = 3;
-/// Slice size for large files; also the largest file compressed in one piece.
+/// Files up to this size are compressed in one piece (by libdeflate, which is
+/// faster than zlib-rs at a better ratio but cannot slice); larger ones are
+/// cut into `CHUNK` slices.
+const WHOLE_MAX: u64 = 4 << 20;
+/// Slice size for large files.
 const CHUNK: u64 = 1 << 20;
 /// Deflate's window: each slice is primed with this much of what precedes it.
 const DICT: u64 = 32 << 10;
 /// How much of a large file is test-compressed to decide whether to store it.
 const PROBE: usize = 64 << 10;
-
-/// File name endings whose content is already compressed: stored as is,
-/// because deflating them again costs time and gains nothing.
-const STORED_EXTENSIONS: &[&str] = &[
-    ".zip", ".gz", ".tgz", ".bz2", ".tbz2", ".xz", ".txz", ".zst", ".lz4", ".lzma", ".7z", ".rar",
-    ".br", ".whl", ".jar", ".war", ".ear", ".egg", ".nupkg", ".apk", ".png", ".jpg", ".jpeg",
-    ".gif", ".webp", ".avif", ".heic", ".mp3", ".mp4", ".m4a", ".m4v", ".mov", ".mkv", ".webm",
-    ".ogg", ".opus", ".flac", ".woff", ".woff2", ".docx", ".xlsx", ".pptx",
-];
+/// Consecutive single-piece entries are handed out together up to this much
+/// input (or `BATCH_ENTRIES` entries): one lock, one wake-up and one message
+/// per batch rather than per file, which is most of the cost of a small file
+/// after its compression.
+const BATCH_BYTES: u64 = 256 << 10;
+const BATCH_ENTRIES: usize = 256;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackOptions {
@@ -186,14 +187,17 @@ struct Progress {
 /// pieces in flight too.
 const PIECE_COST: u64 = 512;
 
+/// A unit of work: one slice of a large file, or a run of whole entries.
 #[derive(Debug, Clone, Copy)]
 struct Task {
     seq: u64,
-    /// Cost of this piece (input bytes plus `PIECE_COST`) and the running
-    /// total up to and including it.
+    /// Cost of this task (input bytes plus `PIECE_COST` per piece) and the
+    /// running total up to and including it.
     cost: u64,
     cost_end: u64,
+    /// Entries `entry..end`; a slice task has one.
     entry: usize,
+    end: usize,
     chunk: u64,
     nchunks: u64,
     /// Decided up front for sliced files (all slices must agree); `None` lets a
@@ -201,19 +205,18 @@ struct Task {
     method: Option<Method>,
 }
 
-struct Piece {
-    method: Method,
-    crc: Crc,
-    len: u64,
+/// A task's output: one `Packed` per piece, their bytes back to back.
+struct Batch {
+    pieces: Vec<Packed>,
     data: Vec<u8>,
 }
 
 enum Msg {
-    Piece(Task, Piece),
+    Done(Task, Batch),
     Failed(ContextError),
 }
 
-/// Hands out pieces in archive order.
+/// Hands out work in archive order.
 struct Dispatcher<'a> {
     entries: &'a [Entry],
     entry: usize,
@@ -224,34 +227,49 @@ struct Dispatcher<'a> {
 }
 
 impl Dispatcher<'_> {
-    fn next(&mut self, comp: &mut Compress) -> Result<Option<Task>, ContextError> {
+    fn next(&mut self, coders: &mut Coders) -> Result<Option<Task>, ContextError> {
         let Some(e) = self.entries.get(self.entry) else {
             return Ok(None);
         };
+        let start = self.entry;
         let nchunks = chunks_of(e);
-        if nchunks > 1 && self.chunk == 0 {
-            self.method = Some(choose_streamed_method(e, comp)?);
+        let cost;
+        if nchunks > 1 {
+            if self.chunk == 0 {
+                self.method = Some(choose_streamed_method(e, coders)?);
+            }
+            cost = PIECE_COST + (e.size - self.chunk * CHUNK).min(CHUNK);
+        } else {
+            let mut sum = 0;
+            for e in &self.entries[start..] {
+                let c = PIECE_COST + e.size;
+                let n = self.entry - start;
+                if chunks_of(e) > 1 || (n > 0 && (sum + c > BATCH_BYTES || n == BATCH_ENTRIES)) {
+                    break;
+                }
+                sum += c;
+                self.entry += 1;
+            }
+            cost = sum;
         }
-        let cost = PIECE_COST
-            + match e.source {
-                Source::File(_) if nchunks > 1 => (e.size - self.chunk * CHUNK).min(CHUNK),
-                _ => e.size,
-            };
         self.cost += cost;
         let task = Task {
             seq: self.seq,
             cost,
             cost_end: self.cost,
-            entry: self.entry,
+            entry: start,
+            end: if nchunks > 1 { start + 1 } else { self.entry },
             chunk: self.chunk,
             nchunks,
             method: if nchunks > 1 { self.method } else { None },
         };
         self.seq += 1;
-        self.chunk += 1;
-        if self.chunk == nchunks {
-            self.entry += 1;
-            self.chunk = 0;
+        if nchunks > 1 {
+            self.chunk += 1;
+            if self.chunk == nchunks {
+                self.entry += 1;
+                self.chunk = 0;
+            }
         }
         Ok(Some(task))
     }
@@ -259,19 +277,14 @@ impl Dispatcher<'_> {
 
 fn chunks_of(e: &Entry) -> u64 {
     match e.source {
-        Source::File(_) if e.size > CHUNK => e.size.div_ceil(CHUNK),
+        Source::File(_) if e.size > WHOLE_MAX => e.size.div_ceil(CHUNK),
         _ => 1,
     }
 }
 
-fn stored_by_name(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    STORED_EXTENSIONS.iter().any(|ext| lower.ends_with(ext))
-}
-
 /// For a sliced file the method must be known before its first slice is
 /// written: stored if its name says so or its first 64 KiB barely compress.
-fn choose_streamed_method(e: &Entry, comp: &mut Compress) -> Result<Method, ContextError> {
+fn choose_streamed_method(e: &Entry, coders: &mut Coders) -> Result<Method, ContextError> {
     if stored_by_name(&e.name) {
         return Ok(Method::Stored);
     }
@@ -282,12 +295,10 @@ fn choose_streamed_method(e: &Entry, comp: &mut Compress) -> Result<Method, Cont
     File::open(path)
         .and_then(|f| f.take(PROBE as u64).read_to_end(&mut probe))
         .map_err(|err| ContextError::read(path, err))?;
-    let packed = deflate(comp, &[], &probe, true);
-    // Under 5% saved is not worth the time, here or when unpacking.
-    Ok(if packed.len() * 100 > probe.len() * 95 {
-        Method::Stored
-    } else {
+    Ok(if coders.worth_deflating(&probe) {
         Method::Deflated
+    } else {
+        Method::Stored
     })
 }
 
@@ -297,10 +308,10 @@ fn worker(
     shared: &Shared,
     tx: mpsc::Sender<Msg>,
 ) {
-    let mut comp = Compress::new(Compression::new(LEVEL), false);
+    let mut coders = Coders::new();
     let mut buf = Vec::new();
     while !shared.abort.load(Ordering::SeqCst) {
-        let next = dispatch.lock().unwrap().next(&mut comp);
+        let next = dispatch.lock().unwrap().next(&mut coders);
         let task = match next {
             Ok(Some(t)) => t,
             Ok(None) => return,
@@ -310,7 +321,7 @@ fn worker(
             }
         };
         {
-            // The writer's next piece always goes ahead: no deadlock.
+            // The writer's next task always goes ahead: no deadlock.
             let mut written = shared.written.lock().unwrap();
             while task.seq != written.seq
                 && task.cost_end > written.cost + shared.budget
@@ -322,8 +333,8 @@ fn worker(
         if shared.abort.load(Ordering::SeqCst) {
             return;
         }
-        let msg = match process(&entries[task.entry], &task, &mut comp, &mut buf) {
-            Ok(p) => Msg::Piece(task, p),
+        let msg = match process(entries, &task, &mut coders, &mut buf) {
+            Ok(b) => Msg::Done(task, b),
             Err(e) => Msg::Failed(e),
         };
         if tx.send(msg).is_err() {
@@ -333,135 +344,109 @@ fn worker(
 }
 
 fn process(
-    e: &Entry,
+    entries: &[Entry],
     t: &Task,
-    comp: &mut Compress,
+    coders: &mut Coders,
     buf: &mut Vec<u8>,
-) -> Result<Piece, ContextError> {
-    match &e.source {
-        Source::Dir => Ok(Piece {
-            method: Method::Stored,
-            crc: Crc::new(),
-            len: 0,
-            data: Vec::new(),
-        }),
-        Source::Symlink(target) => Ok(stored(target)),
-        Source::Bytes(data) => Ok(whole(&e.name, data, comp)),
-        Source::File(path) if t.nchunks == 1 => {
-            buf.clear();
-            File::open(path)
-                .and_then(|f| f.take(e.size + 1).read_to_end(buf))
-                .map_err(|err| ContextError::read(path, err))?;
-            if buf.len() as u64 != e.size {
-                return Err(ContextError::FileChanged { path: path.clone() });
-            }
-            Ok(whole(&e.name, buf, comp))
-        }
-        Source::File(path) => {
-            let method = t.method.unwrap_or(Method::Deflated);
-            let last = t.chunk + 1 == t.nchunks;
-            let start = t.chunk * CHUNK;
-            let end = (start + CHUNK).min(e.size);
-            let from = if method == Method::Deflated {
-                start.saturating_sub(DICT)
-            } else {
-                start
-            };
-            let changed = || ContextError::FileChanged { path: path.clone() };
-            let mut f = File::open(path).map_err(|err| ContextError::read(path, err))?;
-            buf.resize((end - from) as usize, 0);
-            f.seek(SeekFrom::Start(from))
-                .and_then(|_| f.read_exact(buf))
-                .map_err(|err| match err.kind() {
-                    io::ErrorKind::UnexpectedEof => changed(),
-                    _ => ContextError::read(path, err),
-                })?;
-            if last
-                && f.read(&mut [0u8; 1])
-                    .map_err(|err| ContextError::read(path, err))?
-                    != 0
-            {
-                return Err(changed());
-            }
-            let (dict, data) = buf.split_at((start - from) as usize);
-            let mut crc = Crc::new();
-            crc.update(data);
-            let out = match method {
-                Method::Stored => data.to_vec(),
-                Method::Deflated => deflate(comp, dict, data, last),
-            };
-            Ok(Piece {
-                method,
-                crc,
-                len: data.len() as u64,
-                data: out,
-            })
-        }
-    }
-}
-
-fn stored(data: &[u8]) -> Piece {
-    let mut crc = Crc::new();
-    crc.update(data);
-    Piece {
-        method: Method::Stored,
-        crc,
-        len: data.len() as u64,
-        data: data.to_vec(),
-    }
-}
-
-/// A single-piece entry: deflated unless that does not make it smaller.
-fn whole(name: &str, data: &[u8], comp: &mut Compress) -> Piece {
-    if data.is_empty() || stored_by_name(name) {
-        return stored(data);
-    }
-    let packed = deflate(comp, &[], data, true);
-    if packed.len() >= data.len() {
-        return stored(data);
-    }
-    let mut crc = Crc::new();
-    crc.update(data);
-    Piece {
-        method: Method::Deflated,
-        crc,
-        len: data.len() as u64,
-        data: packed,
-    }
-}
-
-/// Raw deflate of `input`, primed with `dict`. Unless `finish`, it ends with a
-/// sync flush (byte-aligned, no final block) so the next slice can follow it.
-fn deflate(comp: &mut Compress, dict: &[u8], input: &[u8], finish: bool) -> Vec<u8> {
-    comp.reset();
-    if !dict.is_empty() {
-        comp.set_dictionary(dict)
-            .expect("a dictionary is accepted right after reset");
-    }
-    let flush = if finish {
-        FlushCompress::Finish
-    } else {
-        FlushCompress::Sync
+) -> Result<Batch, ContextError> {
+    let mut batch = Batch {
+        pieces: Vec::with_capacity(t.end - t.entry),
+        data: Vec::new(),
     };
-    let mut out = Vec::with_capacity(input.len() + input.len() / 64 + 256);
-    let mut pos = 0;
-    loop {
-        let before = comp.total_in();
-        let status = comp
-            .compress_vec(&input[pos..], &mut out, flush)
-            .expect("deflate never fails on a healthy stream");
-        pos += (comp.total_in() - before) as usize;
-        let done = pos == input.len()
-            && if finish {
-                status == Status::StreamEnd
-            } else {
-                out.len() < out.capacity()
-            };
-        if done {
-            return out;
-        }
-        out.reserve(out.capacity() / 2 + 4096);
+    if t.nchunks > 1 {
+        let e = &entries[t.entry];
+        let Source::File(path) = &e.source else {
+            unreachable!("only files are sliced")
+        };
+        let p = slice(e, path, t, coders, buf, &mut batch.data)?;
+        batch.pieces.push(p);
+        return Ok(batch);
     }
+    for e in &entries[t.entry..t.end] {
+        let p = match &e.source {
+            Source::Dir => stored(&[], &mut batch.data),
+            Source::Symlink(target) => stored(target, &mut batch.data),
+            Source::Bytes(data) => coders.whole(&e.name, data, &mut batch.data),
+            Source::File(path) => {
+                let data = read_whole(path, e.size, buf)?;
+                coders.whole(&e.name, data, &mut batch.data)
+            }
+        };
+        batch.pieces.push(p);
+    }
+    Ok(batch)
+}
+
+/// Reads a file that must still be `size` bytes long into `buf`, in one
+/// read for a small file: asking for one byte more than `size` shows a file
+/// that grew (the buffer fills) or shrank (the read comes up short), and a
+/// regular file's read comes up short only at its end.
+fn read_whole<'b>(
+    path: &PathBuf,
+    size: u64,
+    buf: &'b mut Vec<u8>,
+) -> Result<&'b [u8], ContextError> {
+    let mut f = File::open(path).map_err(|err| ContextError::read(path, err))?;
+    let want = size as usize + 1;
+    // Never shrunk, so it is zeroed once, not once per file.
+    if buf.len() < want {
+        buf.resize(want, 0);
+    }
+    let buf = &mut buf[..want];
+    let mut filled = 0;
+    while (filled as u64) < size {
+        match f.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(ContextError::read(path, err)),
+        }
+    }
+    if filled as u64 != size {
+        return Err(ContextError::FileChanged { path: path.clone() });
+    }
+    Ok(&buf[..filled])
+}
+
+fn slice(
+    e: &Entry,
+    path: &PathBuf,
+    t: &Task,
+    coders: &mut Coders,
+    buf: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+) -> Result<Packed, ContextError> {
+    let method = t.method.unwrap_or(Method::Deflated);
+    let last = t.chunk + 1 == t.nchunks;
+    let start = t.chunk * CHUNK;
+    let end = (start + CHUNK).min(e.size);
+    let from = if method == Method::Deflated {
+        start.saturating_sub(DICT)
+    } else {
+        start
+    };
+    let changed = || ContextError::FileChanged { path: path.clone() };
+    let mut f = File::open(path).map_err(|err| ContextError::read(path, err))?;
+    let n = (end - from) as usize;
+    if buf.len() < n {
+        buf.resize(n, 0);
+    }
+    let buf = &mut buf[..n];
+    f.seek(SeekFrom::Start(from))
+        .and_then(|_| f.read_exact(buf))
+        .map_err(|err| match err.kind() {
+            io::ErrorKind::UnexpectedEof => changed(),
+            _ => ContextError::read(path, err),
+        })?;
+    if last
+        && f.read(&mut [0u8; 1])
+            .map_err(|err| ContextError::read(path, err))?
+            != 0
+    {
+        return Err(changed());
+    }
+    let (dict, data) = buf.split_at((start - from) as usize);
+    Ok(coders.slice(method, dict, data, last, out))
 }
 
 /// The output: counts and hashes every byte on its way out.
@@ -499,19 +484,23 @@ struct ZipState<'a, W: Write> {
 
 impl<W: Write> ZipState<'_, W> {
     fn run(&mut self, rx: mpsc::Receiver<Msg>, shared: &Shared) -> Result<(), ContextError> {
-        let mut pending: BTreeMap<u64, (Task, Piece)> = BTreeMap::new();
+        let mut pending: BTreeMap<u64, (Task, Batch)> = BTreeMap::new();
         let mut next = 0u64;
         let mut cost = 0u64;
         for msg in rx {
             match msg {
                 Msg::Failed(e) => return Err(e),
-                Msg::Piece(t, p) => {
-                    pending.insert(t.seq, (t, p));
+                Msg::Done(t, b) => {
+                    pending.insert(t.seq, (t, b));
                 }
             }
             let before = next;
-            while let Some((t, p)) = pending.remove(&next) {
-                self.write_piece(&t, p)?;
+            while let Some((t, b)) = pending.remove(&next) {
+                let mut at = 0;
+                for (i, p) in b.pieces.iter().enumerate() {
+                    self.write_piece(t.entry + i, &t, p, &b.data[at..at + p.size])?;
+                    at += p.size;
+                }
                 next += 1;
                 cost += t.cost;
             }
@@ -529,8 +518,14 @@ impl<W: Write> ZipState<'_, W> {
         Ok(())
     }
 
-    fn write_piece(&mut self, t: &Task, p: Piece) -> Result<(), ContextError> {
-        let e = &self.entries[t.entry];
+    fn write_piece(
+        &mut self,
+        entry: usize,
+        t: &Task,
+        p: &Packed,
+        data: &[u8],
+    ) -> Result<(), ContextError> {
+        let e = &self.entries[entry];
         let flags = zipfmt::name_flags(&e.name);
         let lim = self.lim;
         self.buf.clear();
@@ -538,8 +533,8 @@ impl<W: Write> ZipState<'_, W> {
             let mut rec = Record {
                 flags,
                 method: p.method,
-                crc: p.crc.finalize(),
-                compressed: p.data.len() as u64,
+                crc: p.crc.clone().finalize(),
+                compressed: data.len() as u64,
                 uncompressed: p.len,
                 offset: self.sink.count,
                 mode: mode_of(e),
@@ -548,7 +543,7 @@ impl<W: Write> ZipState<'_, W> {
             rec.zip64_local = rec.compressed >= lim.u32_limit || rec.uncompressed >= lim.u32_limit;
             zipfmt::local_header(&mut self.buf, &e.name, &rec, &lim);
             self.sink.put(&self.buf)?;
-            self.sink.put(&p.data)?;
+            self.sink.put(data)?;
             self.finish_entry(rec);
             return Ok(());
         }
@@ -568,9 +563,9 @@ impl<W: Write> ZipState<'_, W> {
             self.buf.clear();
             self.current = Some((rec, Crc::new()));
         }
-        self.sink.put(&p.data)?;
+        self.sink.put(data)?;
         let (rec, crc) = self.current.as_mut().expect("slice 0 opened the entry");
-        rec.compressed += p.data.len() as u64;
+        rec.compressed += data.len() as u64;
         rec.uncompressed += p.len;
         crc.combine(&p.crc);
         if t.chunk + 1 == t.nchunks {
