@@ -5,7 +5,11 @@
 //! every generated command line a JSON-quoted YAML string (JSON strings are valid YAML
 //! double-quoted scalars), so neither the shell nor the YAML parser can misread it.
 
+pub mod checks;
+
 use std::collections::BTreeMap;
+
+pub use checks::CheckInputs;
 
 /// The template, embedded so the binary is self-contained.
 pub const TEMPLATE: &str = include_str!("../buildspec/buildspec.yml");
@@ -23,6 +27,8 @@ pub struct BuildspecInputs<'a> {
     pub build_args: &'a BTreeMap<String, String>,
     /// Extra ECR registries to log in to, as `ACCOUNT.dkr.ecr.REGION.amazonaws.com`.
     pub registries: &'a [String],
+    /// The in-image checks to run between the build and the push; `None` with `checks = false`.
+    pub checks: Option<CheckInputs<'a>>,
 }
 
 /// Quotes one word for POSIX sh: inside single quotes nothing is special, and a single quote
@@ -76,9 +82,19 @@ pub fn render(inputs: &BuildspecInputs) -> String {
     }
     build.push_str(" .");
 
+    let checks: Vec<String> = inputs
+        .checks
+        .as_ref()
+        .map(checks::render)
+        .unwrap_or_default()
+        .iter()
+        .map(|c| yaml_item(c))
+        .collect();
+
     let text = TEMPLATE
         .replace("@@EXTRA_REGISTRY_LOGINS@@\n", &join_lines(&logins))
-        .replace("@@DOCKER_BUILD@@\n", &join_lines(&[yaml_item(&build)]));
+        .replace("@@DOCKER_BUILD@@\n", &join_lines(&[yaml_item(&build)]))
+        .replace("@@CHECKS@@\n", &join_lines(&checks));
     debug_assert!(!text.contains("@@"));
     text
 }
@@ -90,6 +106,7 @@ fn join_lines(lines: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::App;
     use std::process::Command;
 
     fn commands(yaml: &str) -> Vec<String> {
@@ -97,7 +114,10 @@ mod tests {
         assert_eq!(doc["version"], serde_norway::Value::from(0.2));
         let mut out = Vec::new();
         for phase in ["pre_build", "build", "post_build"] {
-            for c in doc["phases"][phase]["commands"].as_sequence().unwrap() {
+            let Some(cmds) = doc["phases"][phase]["commands"].as_sequence() else {
+                continue;
+            };
+            for c in cmds {
                 out.push(c.as_str().unwrap().to_string());
             }
         }
@@ -114,6 +134,7 @@ mod tests {
             dockerfile_in_zip: "Dockerfile",
             build_args: &args,
             registries: &registries,
+            checks: None,
         })
     }
 
@@ -184,6 +205,7 @@ mod tests {
             dockerfile_in_zip: "docker files/it's.Dockerfile",
             build_args: &args,
             registries: &[],
+            checks: None,
         });
         let cmds = commands(&yaml);
         assert!(cmds
@@ -201,6 +223,63 @@ mod tests {
             render_with(&[("A", "1")], &[]),
             render_with(&[("A", "2")], &[])
         );
+    }
+
+    fn rendered_for(app: App, specs: Vec<&str>, entrypoint: Option<&str>) -> String {
+        let args: BTreeMap<String, String> = [("PY".to_string(), "3.12".to_string())].into();
+        render(&BuildspecInputs {
+            dockerfile_in_zip: "Dockerfile",
+            build_args: &args,
+            registries: &["763104351884.dkr.ecr.us-west-2.amazonaws.com".to_string()],
+            checks: Some(CheckInputs {
+                app,
+                kernel_specs: specs,
+                entrypoint,
+                uid: 1000,
+                gid: 100,
+                mount_path: "/home/sagemaker-user",
+                skip: &[],
+            }),
+        })
+    }
+
+    #[test]
+    fn snapshot_kernel_gateway() {
+        let yaml = rendered_for(App::KernelGateway, vec!["python3", "ir"], None);
+        commands(&yaml);
+        insta::assert_snapshot!(yaml);
+    }
+
+    #[test]
+    fn snapshot_jupyterlab() {
+        let yaml = rendered_for(App::Jupyterlab, vec![], None);
+        commands(&yaml);
+        insta::assert_snapshot!(yaml);
+    }
+
+    #[test]
+    fn snapshot_code_editor() {
+        let yaml = rendered_for(App::CodeEditor, vec![], Some("entrypoint-code-editor"));
+        commands(&yaml);
+        insta::assert_snapshot!(yaml);
+    }
+
+    #[test]
+    fn the_push_comes_after_every_check() {
+        let cmds = commands(&rendered_for(App::KernelGateway, vec!["python3"], None));
+        let push = cmds
+            .iter()
+            .position(|c| c.starts_with("docker push"))
+            .unwrap();
+        let build = cmds
+            .iter()
+            .position(|c| c.starts_with("docker build"))
+            .unwrap();
+        let checks: Vec<usize> = (0..cmds.len())
+            .filter(|&i| cmds[i].contains(checks::MARKER))
+            .collect();
+        assert_eq!(checks.len(), 5);
+        assert!(checks.iter().all(|&i| build < i && i < push), "{cmds:#?}");
     }
 
     #[test]

@@ -98,17 +98,39 @@ impl World {
         panic!("domain never InService");
     }
 
-    /// A kernel context with one file whose content is `version`.
+    /// A kernel context with one file whose content is `version`, on a base that passes the
+    /// in-image checks of every app type (user 1000:100, python3 kernel, JupyterLab 4, Code
+    /// Editor).
     fn context(&self, name: &str, version: &str) -> PathBuf {
+        self.context_with(
+            name,
+            version,
+            "FROM public.ecr.aws/sagemaker/sagemaker-distribution:latest-cpu\nCOPY app.py /opt/app.py\n",
+        )
+    }
+
+    fn context_with(&self, name: &str, version: &str, dockerfile: &str) -> PathBuf {
         let d = self.dir.path().join(name);
         fs::create_dir_all(&d).unwrap();
-        fs::write(
-            d.join("Dockerfile"),
-            "FROM public.ecr.aws/docker/library/python:3.12-slim\nCOPY app.py /app.py\n",
-        )
-        .unwrap();
+        fs::write(d.join("Dockerfile"), dockerfile).unwrap();
         fs::write(d.join("app.py"), format!("print({version:?})\n")).unwrap();
         d
+    }
+
+    /// Tags in the kernel's ECR repository (none when it does not exist).
+    fn pushed_tags(&self, repo: &str) -> Vec<String> {
+        let ecr = aws_sdk_ecr::Client::new(&self.cfg);
+        match self
+            .rt
+            .block_on(ecr.list_images().repository_name(repo).send())
+        {
+            Ok(out) => out
+                .image_ids()
+                .iter()
+                .filter_map(|i| i.image_tag().map(str::to_string))
+                .collect(),
+            Err(_) => Vec::new(),
+        }
     }
 
     fn cmd(&self) -> Command {
@@ -711,4 +733,83 @@ fn user_profile_gets_the_image_instead_of_the_domain_defaults() {
         w.custom_images("jl").is_empty(),
         "the domain defaults were changed"
     );
+}
+
+/// A failed in-image check: exit 1, the check named with its detail, no push, no image.
+fn assert_check_failed(w: &World, o: &Output, image: &str, check: &str, details: &[&str]) {
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("in-image check {check} failed: ")),
+        "{stderr}"
+    );
+    for d in details {
+        assert!(stderr.contains(d), "{d:?} missing from:\n{stderr}");
+    }
+    assert!(
+        !stderr.contains("last 30 log lines"),
+        "the check replaces the log tail: {stderr}"
+    );
+    assert_eq!(
+        w.pushed_tags(&format!("sagemaker-studio-{image}")),
+        Vec::<String>::new(),
+        "an image was pushed"
+    );
+    let reqs = w.sb.requests();
+    assert_eq!(
+        World::ops(&reqs, "CreateImageVersion"),
+        0,
+        "an image version was registered"
+    );
+    assert_eq!(World::ops(&reqs, "UpdateDomain"), 0);
+}
+
+#[test]
+fn a_kernelspec_name_mismatch_fails_the_build_naming_the_check_and_both_names() {
+    let w = World::new();
+    let ctx = w.context("wrongspec", "1");
+    let mut args = w.kernel_args("wrongspec", &ctx, "kernel-gateway");
+    let at = args.iter().position(|a| a == "--kernel-name").unwrap();
+    args[at + 1] = "ds-kernel".into();
+    let o = w
+        .cmd()
+        .args(["--output", "json", "publish"])
+        .args(&args)
+        .output()
+        .unwrap();
+    assert_check_failed(
+        &w,
+        &o,
+        "wrongspec",
+        "kernelspecs",
+        &[
+            "ds-kernel not in the image",
+            "found: python3",
+            "checks-skip",
+        ],
+    );
+}
+
+#[test]
+fn a_root_default_user_fails_the_uid_check_and_no_checks_lets_it_through() {
+    let w = World::new();
+    let df = "FROM public.ecr.aws/docker/library/python:3.12-slim\nRUN pip install --no-cache-dir 'jupyterlab>=4'\n";
+    let ctx = w.context_with("rootuser", "1", df);
+    let o = w.publish("rootuser", &ctx, "jupyterlab", &[]);
+    assert_check_failed(
+        &w,
+        &o,
+        "rootuser",
+        "uid",
+        &[
+            "default user is uid 0 gid 0",
+            "uid 1000 gid 100",
+            "USER 1000:100",
+        ],
+    );
+    let v = json_out(&w.publish("rootuser", &ctx, "jupyterlab", &["--no-checks"]));
+    assert!(v["kernels"][0]["image_uri"]
+        .as_str()
+        .unwrap()
+        .contains("@sha256:"));
 }

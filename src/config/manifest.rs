@@ -49,6 +49,9 @@ pub struct Settings {
     pub registries: Option<Vec<String>>,
     pub vpc: Option<VpcSetting>,
     pub region: Option<String>,
+    pub checks: Option<bool>,
+    pub checks_skip: Option<Vec<String>>,
+    pub build_cache: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -126,7 +129,10 @@ impl Settings {
             build_args,
             tags,
             registries,
-            region
+            region,
+            checks,
+            checks_skip,
+            build_cache
         );
         if let Some(c) = &over.container {
             let mine = self.container.get_or_insert_with(Default::default);

@@ -10,6 +10,7 @@ use aws_sdk_codebuild::types::{Build, ComputeType, SourceType, StatusType};
 use super::project::build_env;
 use super::{Backoff, Cancel, Reporter, RunOptions};
 use crate::aws::{describe, Clients};
+use crate::buildspec::checks::{self, Status};
 use crate::config::Kernel;
 use crate::error::Error;
 use crate::plan::steps::{Builder, Principal, Step};
@@ -27,6 +28,8 @@ struct LogFollower {
     token: Option<String>,
     tail: VecDeque<String>,
     announced_missing: bool,
+    /// The first in-image check that failed, as (name, detail): the failure to report.
+    failed_check: Option<(String, String)>,
 }
 
 impl LogFollower {
@@ -37,6 +40,7 @@ impl LogFollower {
             token: None,
             tail: VecDeque::with_capacity(TAIL),
             announced_missing: false,
+            failed_check: None,
         }
     }
 
@@ -80,6 +84,17 @@ impl LogFollower {
                     .trim_end_matches(['\n', '\r']);
                 if show {
                     reporter.log_line(line);
+                }
+                if let Some(o) = checks::parse_line(line) {
+                    match o.status {
+                        Status::Failed(detail) if self.failed_check.is_none() => {
+                            self.failed_check = Some((o.name, detail));
+                        }
+                        Status::Warning(detail) => {
+                            reporter.warn(&format!("in-image check {}: {detail}", o.name))
+                        }
+                        _ => {}
+                    }
                 }
                 if self.tail.len() == TAIL {
                     self.tail.pop_front();
@@ -261,6 +276,18 @@ fn failure(
             String::new(),
         ),
     };
+    if let Some((name, detail)) = &logs.failed_check {
+        // The check's own line says what is wrong and how to fix it; the log tail adds nothing.
+        let mut msg = checks::failure_message(name, detail);
+        msg.push_str(&format!(
+            "\n(build {id} ended {} in phase {phase})",
+            status.as_str()
+        ));
+        if let Some(link) = link {
+            msg.push_str(&format!("\nfull log: {link}"));
+        }
+        return Error::failed(msg);
+    }
     let mut msg = format!("build {id} ended {} in phase {phase}", status.as_str());
     if !message.is_empty() {
         msg.push_str(&format!(": {message}"));

@@ -15,6 +15,7 @@ from fnmatch import fnmatch
 from typing import Any, Callable
 
 from . import awsutil
+from .imagefacts import ImageFacts, facts_for
 
 DAEMON_DOWN = "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"
 
@@ -71,6 +72,7 @@ class LocalImage:
     platform: str
     repo_digests: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
+    facts: ImageFacts | None = None
 
 
 def make_image(seed: str, n_layers: int, platform: str) -> LocalImage:
@@ -191,6 +193,7 @@ class DockerSim:
                 sub = "images"
         handler = {
             "build": lambda: self.build(args[1:], out, err, sh),
+            "run": lambda: self.run_container(args[1:], out, err),
             "push": lambda: self.push(args[1:], out, err),
             "tag": lambda: self.tag(args[1:], out, err),
             "login": lambda: self.login(args[1:], stdin, out, err),
@@ -418,8 +421,11 @@ class DockerSim:
                 n += 1
                 if k != "WORKDIR":
                     total_layers += 1
+        facts = facts_for(instrs, build_args, target)
+        platform = facts.platform or platform
         seed = _h(self.source_seed, text, sorted(build_args.items()), platform, target)
         img = make_image(seed, total_layers, platform)
+        img.facts = facts
         out.append(f"#{n} exporting to image")
         out.append(f"#{n} exporting layers {0.2 + total_layers / 10:.1f}s done")
         out.append(f"#{n} writing image {img.image_id} done")
@@ -463,6 +469,83 @@ class DockerSim:
                 continue
             return s
         return None
+
+    # ------------------------------------------------------------------ run
+    RUN_VALUE_OPTS = {"--network", "--entrypoint", "-u", "--user", "-e", "--env", "--platform", "-w", "--workdir",
+                      "--name", "-v", "--volume", "--mount"}
+
+    def run_container(self, args: list[str], out: list[str], err: list[str]) -> int:
+        """`docker run` of a locally built image: answers the commands sm-kernel's in-image
+        checks run from the facts its Dockerfile declares (see imagefacts); runs nothing."""
+        opts: dict[str, str] = {}
+        i = 0
+        while i < len(args) and args[i].startswith("-"):
+            a = args[i]
+            if "=" in a and a.startswith("--"):
+                k, _, v = a.partition("=")
+                opts[k] = v
+            elif a in self.RUN_VALUE_OPTS and i + 1 < len(args):
+                opts[a] = args[i + 1]
+                i += 1
+            i += 1
+        if i >= len(args):
+            err.append('"docker run" requires at least 1 argument.')
+            return 1
+        ref, cmd = args[i], args[i + 1:]
+        img = self._find(ref)
+        if img is None:
+            err.append(f"Unable to find image '{ref}' locally")
+            err.append("docker: Error response from daemon: pull access denied or repository does not exist.")
+            return 125
+        f = img.facts or ImageFacts()
+        entry = opts.get("--entrypoint")
+        if entry is None:
+            return 0  # the image's own entrypoint is never simulated
+        if f.user_error:
+            err.append(f"docker: Error response from daemon: {f.user_error}.")
+            return 126
+        if not f.has(entry):
+            err.append("docker: Error response from daemon: failed to create task for container: failed to create shim "
+                       "task: OCI runtime create failed: runc create failed: unable to start container process: "
+                       f'exec: "{entry}": executable file not found in $PATH: unknown.')
+            return 127
+        prog = posixpath.basename(entry)
+        if prog == "id":
+            if cmd == ["-u"]:
+                out.append(str(f.uid))
+            elif cmd == ["-g"]:
+                out.append(str(f.gid))
+            else:
+                out.append(f"uid={f.uid} gid={f.gid}")
+            return 0
+        if prog == "jupyter" and cmd[:2] == ["kernelspec", "list"]:
+            specs = {n: {"resource_dir": f"/usr/local/share/jupyter/kernels/{n}",
+                         "spec": {"argv": ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                                  "env": {}, "display_name": n, "language": "python", "metadata": {}}}
+                     for n in sorted(f.kernelspecs)}
+            if "--json" in cmd:
+                out.extend(json.dumps({"kernelspecs": specs}, indent=2).split("\n"))
+            else:
+                out.append("Available kernels:")
+                out.extend(f"  {n}    {s['resource_dir']}" for n, s in specs.items())
+            return 0
+        if prog == "jupyter-lab" and cmd[:1] == ["--version"]:
+            out.append(f.jupyterlab or "4.2.5")
+            return 0
+        if prog == "sh" and cmd[:1] == ["-c"] and len(cmd) >= 3 and cmd[1].startswith("command -v"):
+            if f.has(cmd[2]):
+                out.append(cmd[2] if cmd[2].startswith("/") else f"/usr/local/bin/{cmd[2]}")
+                return 0
+            return 1
+        if prog == "find" and cmd:
+            root = cmd[0]
+            if "-uid" in cmd or "-gid" in cmd:
+                out.extend(f.high_owner_paths)
+                return 0
+            excluded = {cmd[j + 1] for j, w in enumerate(cmd[:-1]) if w == "-name" and j > 0 and cmd[j - 1] == "!"}
+            out.extend(c for c in f.children(root) if posixpath.basename(c) not in excluded)
+            return 0
+        return 0
 
     # ------------------------------------------------------------------ tag / login / push / pull
     def _find(self, ref: str) -> LocalImage | None:

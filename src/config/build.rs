@@ -1,0 +1,78 @@
+//! The build settings of a kernel: in-image checks and the layer cache. Kept apart from the
+//! naming rules because they change what runs in CodeBuild, not what gets created.
+
+use serde::Serialize;
+
+use crate::buildspec::checks;
+use crate::error::Error;
+
+use super::manifest::Settings;
+
+/// How CodeBuild builds and checks the image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BuildOptions {
+    /// Run the in-image checks between `docker build` and `docker push`.
+    pub checks: bool,
+    /// Check names not to run (see `checks::ALL`).
+    pub checks_skip: Vec<String>,
+    /// Reuse layers through a BuildKit registry cache in the kernel's own repository.
+    pub build_cache: bool,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            checks: true,
+            checks_skip: Vec::new(),
+            build_cache: true,
+        }
+    }
+}
+
+/// Checks the build keys of one kernel; `field` labels a key the way the user writes it.
+pub fn resolve(s: &Settings, field: &dyn Fn(&str) -> String) -> Result<BuildOptions, Error> {
+    let checks_skip = s.checks_skip.clone().unwrap_or_default();
+    for name in &checks_skip {
+        if !checks::ALL.contains(&name.as_str()) {
+            return Err(Error::input(format!(
+                "{}: {name:?} is not a check; the checks are {} (or turn them all off with checks = false / --no-checks)",
+                field("checks-skip"),
+                checks::ALL.join(", ")
+            )));
+        }
+    }
+    Ok(BuildOptions {
+        checks: s.checks.unwrap_or(true),
+        checks_skip,
+        build_cache: s.build_cache.unwrap_or(true),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn label(k: &str) -> String {
+        format!("kernel \"a\": {k}")
+    }
+
+    #[test]
+    fn defaults_run_every_check_with_the_cache() {
+        let b = resolve(&Settings::default(), &label).unwrap();
+        assert_eq!(b, BuildOptions::default());
+        assert!(b.checks && b.build_cache);
+    }
+
+    #[test]
+    fn an_unknown_check_name_is_bad_input_naming_the_key() {
+        let s = Settings {
+            checks_skip: Some(vec!["uid".into(), "uidd".into()]),
+            ..Default::default()
+        };
+        let Err(Error::Input(m)) = resolve(&s, &label) else {
+            panic!("expected bad input")
+        };
+        assert!(m.contains("checks-skip") && m.contains("\"uidd\""), "{m}");
+        assert!(m.contains("kernelspecs"), "{m}");
+    }
+}
