@@ -17,6 +17,16 @@ pub const TEMPLATE: &str = include_str!("../buildspec/buildspec.yml");
 /// The line the build prints after the push; `publish` and the sandbox both parse it.
 pub const DIGEST_MARKER: &str = "SM_KERNEL_PUSHED_DIGEST=";
 
+/// The tag of the BuildKit layer cache in the kernel's repository. The image tags sm-kernel
+/// pushes are sha256 hex, so this can never be one of them; anything that lists versions
+/// from the repository skips it (see [`is_cache_tag`]).
+pub const CACHE_TAG: &str = "buildcache";
+
+/// Whether an ECR tag is the layer cache rather than a version of the image.
+pub fn is_cache_tag(tag: &str) -> bool {
+    tag == CACHE_TAG
+}
+
 /// Everything the buildspec depends on. The image URI is deliberately not here: it is passed
 /// as an environment variable so that the buildspec (and so the image tag derived from it)
 /// does not depend on itself.
@@ -29,6 +39,9 @@ pub struct BuildspecInputs<'a> {
     pub registries: &'a [String],
     /// The in-image checks to run between the build and the push; `None` with `checks = false`.
     pub checks: Option<CheckInputs<'a>>,
+    /// The kernel's ECR repository name, which holds the layer cache; `None` with
+    /// `build-cache = false`.
+    pub cache_repository: Option<&'a str>,
 }
 
 /// Quotes one word for POSIX sh: inside single quotes nothing is special, and a single quote
@@ -72,15 +85,38 @@ pub fn render(inputs: &BuildspecInputs) -> String {
         })
         .collect();
 
-    let mut build = format!(
-        "docker build --platform linux/amd64 --progress plain -f {} -t \"$IMAGE_URI\"",
-        shell_quote(inputs.dockerfile_in_zip)
-    );
+    let mut builds = Vec::new();
+    let mut build = match inputs.cache_repository {
+        None => format!(
+            "docker build --platform linux/amd64 --progress plain -f {} -t \"$IMAGE_URI\"",
+            shell_quote(inputs.dockerfile_in_zip)
+        ),
+        Some(repo) => {
+            // The docker driver cannot export a cache: a docker-container builder can, and
+            // --load brings the image back for the checks and the push.
+            builds.push(yaml_item(
+                "docker buildx create --name sm-kernel --driver docker-container --use",
+            ));
+            let cache = |extra: &str| {
+                format!(
+                    "\"type=registry,ref=$ECR_REGISTRY/\"{}",
+                    shell_quote(&format!("{repo}:{CACHE_TAG}{extra}"))
+                )
+            };
+            format!(
+                "docker buildx build --platform linux/amd64 --progress plain -f {} -t \"$IMAGE_URI\" --load --cache-from {} --cache-to {}",
+                shell_quote(inputs.dockerfile_in_zip),
+                cache(""),
+                cache(",mode=max,image-manifest=true,oci-mediatypes=true")
+            )
+        }
+    };
     for (k, v) in inputs.build_args {
         build.push_str(" --build-arg ");
         build.push_str(&shell_quote(&format!("{k}={v}")));
     }
     build.push_str(" .");
+    builds.push(yaml_item(&build));
 
     let checks: Vec<String> = inputs
         .checks
@@ -93,7 +129,7 @@ pub fn render(inputs: &BuildspecInputs) -> String {
 
     let text = TEMPLATE
         .replace("@@EXTRA_REGISTRY_LOGINS@@\n", &join_lines(&logins))
-        .replace("@@DOCKER_BUILD@@\n", &join_lines(&[yaml_item(&build)]))
+        .replace("@@DOCKER_BUILD@@\n", &join_lines(&builds))
         .replace("@@CHECKS@@\n", &join_lines(&checks));
     debug_assert!(!text.contains("@@"));
     text
@@ -135,6 +171,7 @@ mod tests {
             build_args: &args,
             registries: &registries,
             checks: None,
+            cache_repository: None,
         })
     }
 
@@ -206,6 +243,7 @@ mod tests {
             build_args: &args,
             registries: &[],
             checks: None,
+            cache_repository: None,
         });
         let cmds = commands(&yaml);
         assert!(cmds
@@ -240,6 +278,7 @@ mod tests {
                 mount_path: "/home/sagemaker-user",
                 skip: &[],
             }),
+            cache_repository: Some("sagemaker-studio-k"),
         })
     }
 
@@ -280,6 +319,34 @@ mod tests {
             .collect();
         assert_eq!(checks.len(), 5);
         assert!(checks.iter().all(|&i| build < i && i < push), "{cmds:#?}");
+    }
+
+    #[test]
+    fn the_cache_uses_buildkit_with_the_registry_cache_of_the_repository() {
+        let cmds = commands(&rendered_for(App::Jupyterlab, vec![], None));
+        let build = cmds.iter().find(|c| c.contains("buildx build")).unwrap();
+        assert!(build.starts_with("docker buildx build --platform linux/amd64 --progress plain -f 'Dockerfile' -t \"$IMAGE_URI\" --load "), "{build}");
+        assert!(build.contains(" --cache-from \"type=registry,ref=$ECR_REGISTRY/\"'sagemaker-studio-k:buildcache' "), "{build}");
+        assert!(build.contains(" --cache-to \"type=registry,ref=$ECR_REGISTRY/\"'sagemaker-studio-k:buildcache,mode=max,image-manifest=true,oci-mediatypes=true' "), "{build}");
+        let create = cmds
+            .iter()
+            .position(|c| c.starts_with("docker buildx create"))
+            .unwrap();
+        let at = cmds.iter().position(|c| c == build).unwrap();
+        assert!(create < at);
+        // Without the cache: the plain docker build, no builder.
+        let plain = commands(&render_with(&[], &[]));
+        assert!(
+            !plain
+                .iter()
+                .any(|c| c.contains("buildx") || c.contains("cache")),
+            "{plain:?}"
+        );
+        assert!(!is_cache_tag(&crate::plan::resources::image_tag(
+            "sha256:00",
+            "x"
+        )));
+        assert!(is_cache_tag(CACHE_TAG));
     }
 
     #[test]

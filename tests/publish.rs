@@ -750,11 +750,14 @@ fn assert_check_failed(w: &World, o: &Output, image: &str, check: &str, details:
         !stderr.contains("last 30 log lines"),
         "the check replaces the log tail: {stderr}"
     );
-    assert_eq!(
-        w.pushed_tags(&format!("sagemaker-studio-{image}")),
-        Vec::<String>::new(),
-        "an image was pushed"
-    );
+    // The layer cache is exported by the build itself, before the checks, so that the
+    // rebuild after the fix reuses the layers; the image is not pushed.
+    let tags: Vec<String> = w
+        .pushed_tags(&format!("sagemaker-studio-{image}"))
+        .into_iter()
+        .filter(|t| t != "buildcache")
+        .collect();
+    assert_eq!(tags, Vec::<String>::new(), "an image was pushed");
     let reqs = w.sb.requests();
     assert_eq!(
         World::ops(&reqs, "CreateImageVersion"),
@@ -812,4 +815,69 @@ fn a_root_default_user_fails_the_uid_check_and_no_checks_lets_it_through() {
         .as_str()
         .unwrap()
         .contains("@sha256:"));
+}
+
+#[test]
+fn a_rebuild_imports_the_layer_cache_and_the_cache_tag_is_never_registered() {
+    let w = World::new();
+    let df = "FROM public.ecr.aws/sagemaker/sagemaker-distribution:latest-cpu\nRUN pip install --no-cache-dir polars\nCOPY app.py /opt/app.py\n";
+    let ctx = w.context_with("cached", "1", df);
+    let first = w.publish("cached", &ctx, "jupyterlab", &[]);
+    json_out(&first);
+    let cache_ref = format!("{REGISTRY}/sagemaker-studio-cached:buildcache");
+    let log1 = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        log1.contains(&format!("importing cache manifest from {cache_ref}")),
+        "{log1}"
+    );
+    assert!(log1.contains("exporting cache to registry"), "{log1}");
+    assert!(!log1.contains(" CACHED"), "{log1}");
+
+    w.context_with("cached", "2", df);
+    let second = w.publish("cached", &ctx, "jupyterlab", &[]);
+    let v = json_out(&second);
+    let log2 = String::from_utf8_lossy(&second.stderr);
+    let lines: Vec<&str> = log2.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| {
+            l.contains("RUN pip install --no-cache-dir polars") && !l.contains("Running command")
+        })
+        .unwrap_or_else(|| panic!("{log2}"));
+    assert!(lines[at + 1].trim_end().ends_with("CACHED"), "{log2}");
+
+    let mut tags = w.pushed_tags("sagemaker-studio-cached");
+    tags.sort();
+    assert_eq!(tags.len(), 3, "{tags:?}");
+    assert!(tags.contains(&"buildcache".to_string()));
+    let image = v["kernels"][0]["image_uri"].as_str().unwrap();
+    assert!(!image.contains("buildcache"), "{image}");
+    let versions =
+        w.rt.block_on(w.sm().list_image_versions().image_name("cached").send())
+            .unwrap();
+    for iv in versions.image_versions() {
+        let d =
+            w.rt.block_on(
+                w.sm()
+                    .describe_image_version()
+                    .image_name("cached")
+                    .version(iv.version().unwrap())
+                    .send(),
+            )
+            .unwrap();
+        assert!(!d.base_image().unwrap().contains("buildcache"), "{d:?}");
+    }
+
+    let off = w.publish(
+        "cached",
+        &w.context_with("cached", "3", df),
+        "jupyterlab",
+        &["--no-build-cache"],
+    );
+    json_out(&off);
+    let log3 = String::from_utf8_lossy(&off.stderr);
+    assert!(
+        !log3.contains("buildcache") && !log3.contains("buildx"),
+        "{log3}"
+    );
 }

@@ -390,6 +390,7 @@ aws() { echo password; }
             build_args: &args,
             registries: &[],
             checks,
+            cache_repository: None,
         });
         let doc: serde_norway::Value = serde_norway::from_str(&yaml).unwrap();
         let mut script = String::from(STUBS);

@@ -384,6 +384,16 @@ pub fn needs(k: &Kernel, r: &Resources) -> Step {
     ] {
         b.push(build.clone(), "ecr", op, action, &r.repository_arn);
     }
+    if k.build.build_cache {
+        b.push(
+            build.clone(),
+            "ecr",
+            "GetDownloadUrlForLayer",
+            "ecr:GetDownloadUrlForLayer",
+            &r.repository_arn,
+        )
+        .when("build-cache: BuildKit imports the layer cache from the repository's buildcache tag (BatchGetImage above reads its manifest)");
+    }
     for host in &k.registries {
         let mut parts = host.split('.');
         let account = parts.next().unwrap_or_default();

@@ -107,6 +107,7 @@ pub fn plan_kernel<W: Write>(scanned: &Scanned, zip_out: W) -> Result<KernelPlan
         build_args: &k.build_args,
         registries: &k.registries,
         checks: k.build.checks.then(|| check_inputs(k)),
+        cache_repository: k.build.build_cache.then_some(k.repository.as_str()),
     });
     let res = Resources::derive(k, &report.digest, &buildspec);
     let steps = steps::steps(k, &res);

@@ -145,6 +145,17 @@ def _expand_args(text: str, args: dict[str, str]) -> str:
     return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)", rep, text)
 
 
+CACHE_KEYS_ANNOTATION = "org.sm-kernel.sandbox.cache-keys"
+
+
+def _cache_ref(spec: str) -> str:
+    """The ref of a `type=registry,ref=…[,mode=…]` cache spec ('' for other types)."""
+    fields = dict(f.partition("=")[::2] for f in spec.split(","))
+    if fields.get("type", "registry") != "registry":
+        return ""
+    return fields.get("ref", "")
+
+
 class BuildFailed(Exception):
     pass
 
@@ -186,6 +197,9 @@ class DockerSim:
         if sub == "buildx":
             if len(args) > 1 and args[1] in ("build", "b"):
                 return self._guard(err) or self.build(args[2:], out, err, sh, buildx=True)
+            if len(args) > 1 and args[1] == "create":
+                name = next((args[i + 1] for i in range(len(args) - 1) if args[i] == "--name"), "builder-0")
+                out.append(name)
             return 0
         if sub == "image" and len(args) > 1:
             sub, args = args[1], args[1:]
@@ -377,6 +391,22 @@ class DockerSim:
         prefix = (ctx_rel + "/") if ctx_rel else ""
         ctx_files = {f[len(prefix):]: b for f, b in sh.files.items() if ctx_rel is not None and f.startswith(prefix)}
         ctx_bytes = sum(len(b) for b in ctx_files.values())
+        ctx_hash = _h(*sorted((f, hashlib.sha256(b).hexdigest()) for f, b in ctx_files.items()))
+        cached: set[str] = set()
+        for spec in opts.get("--cache-from", []):
+            ref = _cache_ref(spec)
+            if not ref:
+                continue
+            out.append(f"#{n} importing cache manifest from {ref}")
+            keys, problem = self._import_cache(ref)
+            if keys is None:
+                out.append(f"#{n} ERROR: failed to configure registry cache importer: {problem}")
+            else:
+                cached |= keys
+                out.append(f"#{n} DONE 0.1s")
+            out.append("")
+            n += 1
+        step_keys: list[str] = []
         multi = len(stages) > 1
         total_layers = 0
         need_ctx = True
@@ -415,8 +445,15 @@ class DockerSim:
                         )
                         return 1
                 out.append(f"#{n} [{label}{idx}/{total}] {k} {v}")
-                secs = (int(_h(self.source_seed, k, v)[:4], 16) % 300) / 10 if k == "RUN" else 0.1
-                out.append(f"#{n} DONE {secs:.1f}s")
+                # BuildKit's cache key: the step, its parent's key, and for COPY/ADD the context
+                key = _h(step_keys[-1] if step_keys and idx > 2 else _h("from", base, platform), k, v,
+                         ctx_hash if k in ("COPY", "ADD") else "", sorted(build_args.items()))
+                step_keys.append(key)
+                if key in cached:
+                    out.append(f"#{n} CACHED")
+                else:
+                    secs = (int(_h(self.source_seed, k, v)[:4], 16) % 300) / 10 if k == "RUN" else 0.1
+                    out.append(f"#{n} DONE {secs:.1f}s")
                 out.append("")
                 n += 1
                 if k != "WORKDIR":
@@ -432,6 +469,15 @@ class DockerSim:
         for t in tags:
             out.append(f"#{n} naming to {display_name(t)} done")
         out.append(f"#{n} DONE {0.3 + total_layers / 10:.1f}s")
+        for spec in opts.get("--cache-to", []):
+            ref = _cache_ref(spec)
+            if not ref:
+                continue
+            n += 1
+            out.append("")
+            st = self._export_cache(ref, step_keys, n, out, err)
+            if st:
+                return st
         for t in tags:
             key = canonical(t)
             prev = self.images.get(key)
@@ -445,6 +491,58 @@ class DockerSim:
                 st = self.push([t], out, err)
                 if st:
                     return st
+        return 0
+
+    def _import_cache(self, ref: str) -> tuple[set[str] | None, str]:
+        """The step keys stored in a registry cache manifest, or (None, why not)."""
+        p = awsutil.parse_ecr_uri(ref)
+        if p is None:
+            return None, f"{ref}: not found"
+        if p["registry"] not in self.logins:
+            return None, f"unexpected status from HEAD request to https://{p['registry']}/v2/{p['repo']}/manifests/{p['tag']}: 401 Unauthorized"
+        found = awsutil.ecr_find_image(p["account"], p["region"], p["repo"], tag=p["tag"] or "latest")
+        if found is None:
+            return None, f"{ref}: not found"
+        try:
+            keys = json.loads(found.image_manifest).get("annotations", {}).get(CACHE_KEYS_ANNOTATION, "")
+        except ValueError:
+            keys = ""
+        return set(filter(None, keys.split(","))), ""
+
+    def _export_cache(self, ref: str, keys: list[str], n: int, out: list[str], err: list[str]) -> int:
+        """`--cache-to type=registry`: a cache manifest (its layers are the steps' keys) put at
+        the cache tag, like BuildKit's image-manifest=true export."""
+        out.append(f"#{n} exporting cache to registry")
+        out.append(f"#{n} preparing build cache for export")
+        p = awsutil.parse_ecr_uri(ref)
+        if p is None or not p["tag"]:
+            err.append(f"ERROR: failed to solve: failed to push {ref}: invalid reference format")
+            return 1
+        if p["registry"] not in self.logins:
+            err.append(f"ERROR: failed to solve: failed to push {ref}: 401 Unauthorized")
+            return 1
+        if awsutil.ecr_repository(p["account"], p["region"], p["repo"]) is None:
+            err.append(f"ERROR: failed to solve: failed to push {ref}: name unknown: The repository with name "
+                       f"'{p['repo']}' does not exist in the registry with id '{p['account']}'")
+            return 1
+        manifest = json.dumps({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.buildkit.cacheconfig.v0", "size": 2 + 70 * len(keys),
+                       "digest": "sha256:" + _h("cacheconfig", *keys)},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "size": 1000,
+                        "digest": "sha256:" + k} for k in keys],
+            "annotations": {CACHE_KEYS_ANNOTATION: ",".join(keys)},
+        }, indent=3)
+        digest = "sha256:" + hashlib.sha256(manifest.encode()).hexdigest()
+        conflict = awsutil.ecr_tag_conflict(p["account"], p["region"], p["repo"], p["tag"], digest)
+        if conflict:
+            err.append(f"ERROR: failed to solve: failed to push {ref}: {conflict}")
+            return 1
+        out.append(f"#{n} writing cache manifest {digest} done")
+        out.append(f"#{n} DONE 0.4s")
+        account, region, repo, tag = p["account"], p["region"], p["repo"], p["tag"]
+        self.emit_action(lambda: awsutil.ecr_put(account, region, repo, tag, manifest, digest))
         return 0
 
     @staticmethod
