@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 
 pub use checks::CheckInputs;
 
+use crate::names::{BuildSecret, SecretStore};
+
 /// The template, embedded so the binary is self-contained.
 pub const TEMPLATE: &str = include_str!("../buildspec/buildspec.yml");
 
@@ -42,6 +44,9 @@ pub struct BuildspecInputs<'a> {
     /// The kernel's ECR repository name, which holds the layer cache; `None` with
     /// `build-cache = false`.
     pub cache_repository: Option<&'a str>,
+    /// Build secrets: read by CodeBuild into the environment (masked in its logs), passed to
+    /// BuildKit as `--secret id=ID,env=ID`, never as a build arg.
+    pub secrets: &'a [BuildSecret],
 }
 
 /// Quotes one word for POSIX sh: inside single quotes nothing is special, and a single quote
@@ -87,6 +92,11 @@ pub fn render(inputs: &BuildspecInputs) -> String {
 
     let mut builds = Vec::new();
     let mut build = match inputs.cache_repository {
+        // --secret needs BuildKit, the default builder only since Docker 23.
+        None if !inputs.secrets.is_empty() => format!(
+            "DOCKER_BUILDKIT=1 docker build --platform linux/amd64 --progress plain -f {} -t \"$IMAGE_URI\"",
+            shell_quote(inputs.dockerfile_in_zip)
+        ),
         None => format!(
             "docker build --platform linux/amd64 --progress plain -f {} -t \"$IMAGE_URI\"",
             shell_quote(inputs.dockerfile_in_zip)
@@ -111,6 +121,10 @@ pub fn render(inputs: &BuildspecInputs) -> String {
             )
         }
     };
+    for s in inputs.secrets {
+        build.push_str(" --secret ");
+        build.push_str(&shell_quote(&format!("id={},env={}", s.id, s.id)));
+    }
     for (k, v) in inputs.build_args {
         build.push_str(" --build-arg ");
         build.push_str(&shell_quote(&format!("{k}={v}")));
@@ -128,11 +142,40 @@ pub fn render(inputs: &BuildspecInputs) -> String {
         .collect();
 
     let text = TEMPLATE
+        .replace("@@ENV@@\n", &env_section(inputs.secrets))
         .replace("@@EXTRA_REGISTRY_LOGINS@@\n", &join_lines(&logins))
         .replace("@@DOCKER_BUILD@@\n", &join_lines(&builds))
         .replace("@@CHECKS@@\n", &join_lines(&checks));
     debug_assert!(!text.contains("@@"));
     text
+}
+
+/// The buildspec's `env` section: CodeBuild resolves each entry before the first phase. The
+/// ids are environment variable names (checked), so they are plain YAML keys; the values are
+/// JSON-quoted like every command.
+fn env_section(secrets: &[BuildSecret]) -> String {
+    if secrets.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\nenv:\n");
+    for (store, key) in [
+        (SecretStore::SecretsManager, "secrets-manager"),
+        (SecretStore::ParameterStore, "parameter-store"),
+    ] {
+        let of_store: Vec<&BuildSecret> = secrets.iter().filter(|s| s.store == store).collect();
+        if of_store.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("  {key}:\n"));
+        for s in of_store {
+            out.push_str(&format!(
+                "    {}: {}\n",
+                s.id,
+                serde_json::to_string(&s.reference).expect("a string always serialises")
+            ));
+        }
+    }
+    out
 }
 
 fn join_lines(lines: &[String]) -> String {
@@ -172,6 +215,7 @@ mod tests {
             registries: &registries,
             checks: None,
             cache_repository: None,
+            secrets: &[],
         })
     }
 
@@ -244,6 +288,7 @@ mod tests {
             registries: &[],
             checks: None,
             cache_repository: None,
+            secrets: &[],
         });
         let cmds = commands(&yaml);
         assert!(cmds
@@ -279,6 +324,7 @@ mod tests {
                 skip: &[],
             }),
             cache_repository: Some("sagemaker-studio-k"),
+            secrets: &[],
         })
     }
 
@@ -347,6 +393,66 @@ mod tests {
             "x"
         )));
         assert!(is_cache_tag(CACHE_TAG));
+    }
+
+    #[test]
+    fn secrets_go_to_the_env_section_and_buildkit_never_to_build_args() {
+        let secrets = vec![
+            crate::names::build_secret(
+                "f",
+                "PIP_TOKEN",
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:pip-AbCdEf:token",
+            )
+            .unwrap(),
+            crate::names::build_secret(
+                "f",
+                "NPMRC",
+                "arn:aws:ssm:us-east-1:123456789012:parameter/ci/npmrc",
+            )
+            .unwrap(),
+        ];
+        let args = BTreeMap::new();
+        for cache in [None, Some("sagemaker-studio-k")] {
+            let yaml = render(&BuildspecInputs {
+                dockerfile_in_zip: "Dockerfile",
+                build_args: &args,
+                registries: &[],
+                checks: None,
+                cache_repository: cache,
+                secrets: &secrets,
+            });
+            let doc: serde_norway::Value = serde_norway::from_str(&yaml).unwrap();
+            assert_eq!(
+                doc["env"]["secrets-manager"]["PIP_TOKEN"].as_str(),
+                Some("arn:aws:secretsmanager:us-east-1:123456789012:secret:pip-AbCdEf:token")
+            );
+            assert_eq!(
+                doc["env"]["parameter-store"]["NPMRC"].as_str(),
+                Some("/ci/npmrc")
+            );
+            let cmds = commands(&yaml);
+            let build = cmds
+                .iter()
+                .find(|c| c.contains(" build --platform"))
+                .unwrap();
+            assert!(
+                build.contains(
+                    " --secret 'id=PIP_TOKEN,env=PIP_TOKEN' --secret 'id=NPMRC,env=NPMRC'"
+                ),
+                "{build}"
+            );
+            assert!(
+                cache.is_some() || build.starts_with("DOCKER_BUILDKIT=1 docker build "),
+                "{build}"
+            );
+            assert!(
+                !cmds
+                    .iter()
+                    .any(|c| c.contains("arn:aws:s") || c.contains("--build-arg")),
+                "{cmds:?}"
+            );
+        }
+        assert!(!render_with(&[], &[]).contains("env:"));
     }
 
     #[test]

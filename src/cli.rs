@@ -424,6 +424,11 @@ pub struct KernelArgs {
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
     pub checks_skip: Vec<String>,
 
+    /// Build secret ID=ARN (Secrets Manager secret[:json-key] or Parameter Store parameter),
+    /// repeatable; a Dockerfile reads it with RUN --mount=type=secret,id=ID.
+    #[arg(long = "build-secret", value_name = "ID=ARN")]
+    pub build_secrets: Vec<String>,
+
     /// Build without the BuildKit layer cache in the kernel's ECR repository.
     #[arg(long)]
     pub no_build_cache: bool,

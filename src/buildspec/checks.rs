@@ -391,6 +391,7 @@ aws() { echo password; }
             registries: &[],
             checks,
             cache_repository: None,
+            secrets: &[],
         });
         let doc: serde_norway::Value = serde_norway::from_str(&yaml).unwrap();
         let mut script = String::from(STUBS);

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::buildspec::checks;
 use crate::error::Error;
+use crate::names::{self, BuildSecret};
 
 use super::manifest::Settings;
 
@@ -17,6 +18,8 @@ pub struct BuildOptions {
     pub checks_skip: Vec<String>,
     /// Reuse layers through a BuildKit registry cache in the kernel's own repository.
     pub build_cache: bool,
+    /// Secrets CodeBuild reads into the build's environment and BuildKit mounts, by id.
+    pub secrets: Vec<BuildSecret>,
 }
 
 impl Default for BuildOptions {
@@ -25,6 +28,7 @@ impl Default for BuildOptions {
             checks: true,
             checks_skip: Vec::new(),
             build_cache: true,
+            secrets: Vec::new(),
         }
     }
 }
@@ -41,7 +45,12 @@ pub fn resolve(s: &Settings, field: &dyn Fn(&str) -> String) -> Result<BuildOpti
             )));
         }
     }
+    let mut secrets = Vec::new();
+    for (id, arn) in s.build_secrets.iter().flatten() {
+        secrets.push(names::build_secret(&field("build-secrets"), id, arn)?);
+    }
     Ok(BuildOptions {
+        secrets,
         checks: s.checks.unwrap_or(true),
         checks_skip,
         build_cache: s.build_cache.unwrap_or(true),

@@ -52,6 +52,7 @@ pub struct Settings {
     pub checks: Option<bool>,
     pub checks_skip: Option<Vec<String>>,
     pub build_cache: Option<bool>,
+    pub build_secrets: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -132,7 +133,8 @@ impl Settings {
             region,
             checks,
             checks_skip,
-            build_cache
+            build_cache,
+            build_secrets
         );
         if let Some(c) = &over.container {
             let mine = self.container.get_or_insert_with(Default::default);

@@ -13,6 +13,7 @@ use crate::aws::{describe, Clients};
 use crate::buildspec::checks::{self, Status};
 use crate::config::Kernel;
 use crate::error::Error;
+use crate::names::SecretStore;
 use crate::plan::steps::{Builder, Principal, Step};
 use crate::plan::Resources;
 use crate::plan::{KernelPlan, StepId};
@@ -383,6 +384,18 @@ pub fn needs(k: &Kernel, r: &Resources) -> Step {
         ("BatchGetImage", "ecr:BatchGetImage"),
     ] {
         b.push(build.clone(), "ecr", op, action, &r.repository_arn);
+    }
+    for s in &k.build.secrets {
+        let (service, op, action) = match s.store {
+            SecretStore::SecretsManager => (
+                "secretsmanager",
+                "GetSecretValue",
+                "secretsmanager:GetSecretValue",
+            ),
+            SecretStore::ParameterStore => ("ssm", "GetParameters", "ssm:GetParameters"),
+        };
+        b.push(build.clone(), service, op, action, &s.resource_arn)
+            .when("build-secrets: CodeBuild reads each secret into the build's environment");
     }
     if k.build.build_cache {
         b.push(

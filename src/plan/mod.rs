@@ -108,6 +108,7 @@ pub fn plan_kernel<W: Write>(scanned: &Scanned, zip_out: W) -> Result<KernelPlan
         registries: &k.registries,
         checks: k.build.checks.then(|| check_inputs(k)),
         cache_repository: k.build.build_cache.then_some(k.repository.as_str()),
+        secrets: &k.build.secrets,
     });
     let res = Resources::derive(k, &report.digest, &buildspec);
     let steps = steps::steps(k, &res);

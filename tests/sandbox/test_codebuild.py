@@ -493,3 +493,14 @@ def test_registry_cache_is_exported_then_imported_and_reuses_the_unchanged_layer
     assert log2[run + 1].rstrip().endswith("CACHED"), log2[run:run + 2]
     copy = next(i for i, m in enumerate(log2) if "COPY requirements.txt" in m and "Running command" not in m)
     assert "DONE" in log2[copy + 1], log2[copy:copy + 2]
+
+
+def test_secrets_manager_arns_with_a_json_key_resolve_into_the_environment(sandbox):
+    sm = sandbox.client("secretsmanager")
+    arn = sm.create_secret(Name="sagemaker-pip", SecretString='{"token": "s3cr3t-value"}')["ARN"]
+    spec = BUILDSPEC.replace("version: 0.2\nenv:\n", f'version: 0.2\nenv:\n  secrets-manager:\n    PIP_TOKEN: "{arn}:token"\n')
+    spec = spec.replace("      - docker build", '      - echo "token length ${#PIP_TOKEN}"\n      - docker build')
+    setup_build(sandbox, buildspec=spec)
+    b = wait_build(sandbox, sandbox.client("codebuild").start_build(projectName="sagemaker-studio-k")["build"]["id"])
+    assert b["buildStatus"] == "SUCCEEDED", b["phases"]
+    assert any("token length 12" in m for m in log_messages(sandbox, b))
