@@ -429,6 +429,11 @@ pub struct KernelArgs {
     #[arg(long = "build-secret", value_name = "ID=ARN")]
     pub build_secrets: Vec<String>,
 
+    /// CodeBuild environment type: LINUX_CONTAINER, or LINUX_GPU_CONTAINER for images whose
+    /// build needs a GPU toolchain (with a compute type CodeBuild offers GPUs on).
+    #[arg(long, value_name = "TYPE", env = "SM_KERNEL_ENVIRONMENT_TYPE")]
+    pub environment_type: Option<String>,
+
     /// Build without the BuildKit layer cache in the kernel's ECR repository.
     #[arg(long)]
     pub no_build_cache: bool,

@@ -881,3 +881,30 @@ fn a_rebuild_imports_the_layer_cache_and_the_cache_tag_is_never_registered() {
         "{log3}"
     );
 }
+
+#[test]
+fn environment_type_reaches_the_codebuild_project() {
+    let w = World::new();
+    let n = w.sb.requests().len();
+    let ctx = w.context("gpu", "1");
+    json_out(&w.publish(
+        "gpu",
+        &ctx,
+        "jupyterlab",
+        &[
+            "--environment-type",
+            "LINUX_GPU_CONTAINER",
+            "--compute-type",
+            "BUILD_GENERAL1_LARGE",
+        ],
+    ));
+    let reqs = w.requests_since(n);
+    let create = reqs
+        .iter()
+        .find(|r| r["operation"] == "CreateProject")
+        .expect("a CreateProject request");
+    assert_eq!(
+        create["params"]["environment"]["type"], "LINUX_GPU_CONTAINER",
+        "{create:#}"
+    );
+}

@@ -20,7 +20,12 @@ pub struct BuildOptions {
     pub build_cache: bool,
     /// Secrets CodeBuild reads into the build's environment and BuildKit mounts, by id.
     pub secrets: Vec<BuildSecret>,
+    /// CodeBuild's environment type (`LINUX_CONTAINER` or `LINUX_GPU_CONTAINER`).
+    pub environment_type: String,
 }
+
+/// The CodeBuild environment types that run Linux containers with a Docker daemon.
+pub const ENVIRONMENT_TYPES: [&str; 2] = ["LINUX_CONTAINER", "LINUX_GPU_CONTAINER"];
 
 impl Default for BuildOptions {
     fn default() -> Self {
@@ -29,6 +34,7 @@ impl Default for BuildOptions {
             checks_skip: Vec::new(),
             build_cache: true,
             secrets: Vec::new(),
+            environment_type: ENVIRONMENT_TYPES[0].to_string(),
         }
     }
 }
@@ -49,7 +55,23 @@ pub fn resolve(s: &Settings, field: &dyn Fn(&str) -> String) -> Result<BuildOpti
     for (id, arn) in s.build_secrets.iter().flatten() {
         secrets.push(names::build_secret(&field("build-secrets"), id, arn)?);
     }
+    let environment_type = match &s.environment_type {
+        None => ENVIRONMENT_TYPES[0].to_string(),
+        Some(t) => {
+            let upper = t.trim().to_ascii_uppercase();
+            if !ENVIRONMENT_TYPES.contains(&upper.as_str()) {
+                return Err(Error::input(format!(
+                    "{}: {t:?} is not an environment type sm-kernel can build in; use {} (the default) or {} (--environment-type)",
+                    field("environment-type"),
+                    ENVIRONMENT_TYPES[0],
+                    ENVIRONMENT_TYPES[1]
+                )));
+            }
+            upper
+        }
+    };
     Ok(BuildOptions {
+        environment_type,
         secrets,
         checks: s.checks.unwrap_or(true),
         checks_skip,
@@ -70,6 +92,29 @@ mod tests {
         let b = resolve(&Settings::default(), &label).unwrap();
         assert_eq!(b, BuildOptions::default());
         assert!(b.checks && b.build_cache);
+    }
+
+    #[test]
+    fn environment_type_is_checked_and_normalised() {
+        let s = Settings {
+            environment_type: Some("linux_gpu_container".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            resolve(&s, &label).unwrap().environment_type,
+            "LINUX_GPU_CONTAINER"
+        );
+        let s = Settings {
+            environment_type: Some("WINDOWS_SERVER_2019_CONTAINER".into()),
+            ..Default::default()
+        };
+        let Err(Error::Input(m)) = resolve(&s, &label) else {
+            panic!("expected bad input")
+        };
+        assert!(
+            m.contains("environment-type") && m.contains("LINUX_GPU_CONTAINER"),
+            "{m}"
+        );
     }
 
     #[test]

@@ -53,6 +53,7 @@ pub struct Settings {
     pub checks_skip: Option<Vec<String>>,
     pub build_cache: Option<bool>,
     pub build_secrets: Option<BTreeMap<String, String>>,
+    pub environment_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -134,7 +135,8 @@ impl Settings {
             checks,
             checks_skip,
             build_cache,
-            build_secrets
+            build_secrets,
+            environment_type
         );
         if let Some(c) = &over.container {
             let mine = self.container.get_or_insert_with(Default::default);

@@ -371,6 +371,7 @@ fn settings_from_flags(f: &KernelArgs) -> Result<Settings, Error> {
         checks_skip: (!f.checks_skip.is_empty()).then(|| f.checks_skip.clone()),
         build_cache: f.no_build_cache.then_some(false),
         build_secrets: split_pairs("--build-secret", &f.build_secrets, names::build_secret_flag)?,
+        environment_type: f.environment_type.clone(),
     })
 }
 

@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use aws_sdk_codebuild::types::{Build, ComputeType, SourceType, StatusType};
+use aws_sdk_codebuild::types::{Build, ComputeType, EnvironmentType, SourceType, StatusType};
 
 use super::project::build_env;
 use super::{Backoff, Cancel, Reporter, RunOptions};
@@ -143,6 +143,7 @@ async fn start(
             .source_location_override(&res.source_location)
             .buildspec_override(&kp.buildspec)
             .image_override(&k.codebuild_image)
+            .environment_type_override(EnvironmentType::from(k.build.environment_type.as_str()))
             .compute_type_override(ComputeType::from(k.compute_type.as_str()))
             .privileged_mode_override(true)
             .timeout_in_minutes_override(k.timeout_minutes as i32)
