@@ -425,6 +425,29 @@ pub struct KernelArgs {
     #[arg(long = "registry", value_name = "HOST")]
     pub registries: Vec<String>,
 
+    /// Do not run the in-image checks (kernelspecs, user, architecture, …) before the push.
+    #[arg(long)]
+    pub no_checks: bool,
+
+    /// In-image checks to skip, comma-separated or repeated (arch, uid, kernelspecs,
+    /// jupyterlab, code-editor, file-owners, mount-path).
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub checks_skip: Vec<String>,
+
+    /// Build secret ID=ARN (Secrets Manager secret[:json-key] or Parameter Store parameter),
+    /// repeatable; a Dockerfile reads it with RUN --mount=type=secret,id=ID.
+    #[arg(long = "build-secret", value_name = "ID=ARN")]
+    pub build_secrets: Vec<String>,
+
+    /// CodeBuild environment type: LINUX_CONTAINER, or LINUX_GPU_CONTAINER for images whose
+    /// build needs a GPU toolchain (with a compute type CodeBuild offers GPUs on).
+    #[arg(long, value_name = "TYPE", env = "SM_KERNEL_ENVIRONMENT_TYPE")]
+    pub environment_type: Option<String>,
+
+    /// Build without the BuildKit layer cache in the kernel's ECR repository.
+    #[arg(long)]
+    pub no_build_cache: bool,
+
     /// Run the build inside this VPC.
     #[arg(long, value_name = "VPC", env = "SM_KERNEL_VPC_ID")]
     pub vpc_id: Option<String>,

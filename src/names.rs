@@ -1169,6 +1169,243 @@ pub fn default_bucket_name(region: &str, account: &str) -> String {
     format!("sagemaker-{region}-{account}")
 }
 
+/// Where CodeBuild reads a build secret from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SecretStore {
+    /// `env.secrets-manager`, read with `secretsmanager:GetSecretValue`.
+    SecretsManager,
+    /// `env.parameter-store`, read with `ssm:GetParameters`.
+    ParameterStore,
+}
+
+/// A build secret: its BuildKit id, where it lives and the ARN IAM sees.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BuildSecret {
+    /// The BuildKit secret id and the build's environment variable name.
+    pub id: String,
+    pub store: SecretStore,
+    /// What the buildspec names: the secret ARN with its `:json-key` (Secrets Manager), or the
+    /// parameter name (Parameter Store).
+    pub reference: String,
+    /// The resource of the IAM action: the secret ARN without the JSON key, or the parameter
+    /// ARN.
+    pub resource_arn: String,
+}
+
+const BUILD_SECRET_RULE: &str = "ID=ARN with an ID of letters, digits and _ (not starting with a digit) and the ARN of a Secrets Manager secret (arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME[:JSON-KEY]) or a Parameter Store parameter (arn:PARTITION:ssm:REGION:ACCOUNT:parameter/NAME)";
+const BUILD_SECRET_EXAMPLE: &str =
+    "PIP_TOKEN=arn:aws:secretsmanager:us-east-1:123456789012:secret:pip-token-AbCdEf:token";
+
+static SECRET_NAME_RE: LazyLock<Regex> = LazyLock::new(|| re(r"^[A-Za-z0-9/_+=.@-]{1,512}$"));
+static JSON_KEY_RE: LazyLock<Regex> = LazyLock::new(|| re(r#"^[^:\s'"`$\\]{1,256}$"#));
+static PARAMETER_NAME_RE: LazyLock<Regex> = LazyLock::new(|| re(r"^[A-Za-z0-9_.\-/]{1,1011}$"));
+
+/// A build secret given as `ID` and `ARN` (the manifest's `build-secrets` table, or one
+/// `--build-secret ID=ARN`).
+///
+/// Sources: Secrets Manager secret names (1–512 of `[A-Za-z0-9/_+=.@-]`) and Parameter Store
+/// parameter names (1–1011 of `[A-Za-z0-9_.-/]`), from their API references; CodeBuild's
+/// `env.secrets-manager` syntax `secret-id:json-key:version-stage:version-id`, of which only
+/// the JSON key is accepted here so that a value is always one secret's one key.
+pub fn build_secret(field: &str, id: &str, arn: &str) -> Result<BuildSecret, NameError> {
+    let value = format!("{id}={arn}");
+    let err = |d: String| {
+        fail(
+            field,
+            &value,
+            BUILD_SECRET_RULE,
+            Some(d),
+            BUILD_SECRET_EXAMPLE,
+        )
+    };
+    if !ENV_NAME_RE.is_match(id) {
+        return Err(err(format!(
+            "the ID {id:?} is not an environment variable name"
+        )));
+    }
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    if parts.len() != 6 || parts[0] != "arn" {
+        return Err(err(
+            "the ARN does not start with \"arn:\" and have six \":\"-separated parts".to_string(),
+        ));
+    }
+    let (partition, service, region_part, account, resource) =
+        (parts[1], parts[2], parts[3], parts[4], parts[5]);
+    if !PARTITIONS.contains(&partition) {
+        return Err(err(format!("\"{partition}\" is not an AWS partition")));
+    }
+    if region(field, region_part).is_err() {
+        return Err(err(format!("the region \"{region_part}\" is not a region")));
+    }
+    if !ACCOUNT_RE.is_match(account) {
+        return Err(err(format!("the account \"{account}\" is not 12 digits")));
+    }
+    match service {
+        "secretsmanager" => {
+            let Some(rest) = resource.strip_prefix("secret:") else {
+                return Err(err(
+                    "a Secrets Manager ARN names \"secret:NAME\"".to_string()
+                ));
+            };
+            let (name, key) = match rest.split_once(':') {
+                Some((n, k)) => (n, Some(k)),
+                None => (rest, None),
+            };
+            if !SECRET_NAME_RE.is_match(name) {
+                return Err(err(format!(
+                    "the secret name {name:?} is not 1–512 of A-Z a-z 0-9 / _ + = . @ -"
+                )));
+            }
+            if let Some(k) = key {
+                if !JSON_KEY_RE.is_match(k) {
+                    return Err(err(format!(
+                        "the JSON key {k:?} must be 1–256 characters without \":\", spaces, quotes, $ or \\ (version stages and ids are not supported)"
+                    )));
+                }
+            }
+            Ok(BuildSecret {
+                id: id.to_string(),
+                store: SecretStore::SecretsManager,
+                reference: arn.to_string(),
+                resource_arn: format!(
+                    "arn:{partition}:secretsmanager:{region_part}:{account}:secret:{name}"
+                ),
+            })
+        }
+        "ssm" => {
+            let Some(rest) = resource.strip_prefix("parameter/") else {
+                return Err(err(
+                    "a Parameter Store ARN names \"parameter/NAME\"".to_string()
+                ));
+            };
+            if !PARAMETER_NAME_RE.is_match(rest) || rest.starts_with('/') || rest.contains("//") {
+                return Err(err(format!(
+                    "the parameter name {rest:?} is not 1–1011 of A-Z a-z 0-9 _ . - / (without a leading or double /)"
+                )));
+            }
+            // Hierarchical names start with "/", which the ARN drops after "parameter".
+            let name = if rest.contains('/') {
+                format!("/{rest}")
+            } else {
+                rest.to_string()
+            };
+            Ok(BuildSecret {
+                id: id.to_string(),
+                store: SecretStore::ParameterStore,
+                reference: name,
+                resource_arn: arn.to_string(),
+            })
+        }
+        other => Err(err(format!(
+            "the service is \"{other}\"; build secrets come from secretsmanager or ssm"
+        ))),
+    }
+}
+
+/// One `--build-secret ID=ARN` flag value.
+pub fn build_secret_flag(field: &str, value: &str) -> Result<(String, String), NameError> {
+    match value.split_once('=') {
+        Some((id, arn)) => build_secret(field, id, arn).map(|_| (id.to_string(), arn.to_string())),
+        None => Err(fail(
+            field,
+            value,
+            BUILD_SECRET_RULE,
+            Some("there is no \"=\"".to_string()),
+            BUILD_SECRET_EXAMPLE,
+        )),
+    }
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use super::*;
+
+    #[test]
+    fn secrets_manager_arn_with_json_key() {
+        let s = build_secret(
+            "f",
+            "PIP_TOKEN",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:pip/token-AbCdEf:token",
+        )
+        .unwrap();
+        assert_eq!(s.store, SecretStore::SecretsManager);
+        assert_eq!(
+            s.resource_arn,
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:pip/token-AbCdEf"
+        );
+        assert!(s.reference.ends_with(":token"));
+    }
+
+    #[test]
+    fn parameter_arns_give_the_parameter_name() {
+        let s = build_secret(
+            "f",
+            "NPMRC",
+            "arn:aws:ssm:eu-west-1:123456789012:parameter/ci/npmrc",
+        )
+        .unwrap();
+        assert_eq!(s.store, SecretStore::ParameterStore);
+        assert_eq!(s.reference, "/ci/npmrc");
+        let flat = build_secret(
+            "f",
+            "X",
+            "arn:aws:ssm:eu-west-1:123456789012:parameter/npmrc",
+        )
+        .unwrap();
+        assert_eq!(flat.reference, "npmrc");
+    }
+
+    #[test]
+    fn bad_secrets_name_the_field_and_what_is_wrong() {
+        for (id, arn, want) in [
+            (
+                "1X",
+                "arn:aws:ssm:us-east-1:123456789012:parameter/a",
+                "not an environment variable name",
+            ),
+            ("X", "pip-token", "six"),
+            ("X", "arn:aws:s3:::bucket/key", "not a region"),
+            (
+                "X",
+                "arn:aws:s3:us-east-1:123456789012:bucket/key",
+                "secretsmanager or ssm",
+            ),
+            (
+                "X",
+                "arn:aws:secretsmanager:us-east-1:12345:secret:a",
+                "12 digits",
+            ),
+            (
+                "X",
+                "arn:aws:secretsmanager:us-east-1:123456789012:token/a",
+                "secret:NAME",
+            ),
+            (
+                "X",
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:a:k:AWSCURRENT",
+                "JSON key",
+            ),
+            (
+                "X",
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:a b",
+                "secret name",
+            ),
+            (
+                "X",
+                "arn:aws:ssm:us-east-1:123456789012:parameter/a'$(id)",
+                "parameter name",
+            ),
+        ] {
+            let e = build_secret("kernel \"k\": build-secrets", id, arn).unwrap_err();
+            assert_eq!(e.field, "kernel \"k\": build-secrets");
+            assert!(e.rule.contains(want), "{id}={arn}: {}", e.rule);
+        }
+        let e = build_secret_flag("--build-secret", "PIP_TOKEN").unwrap_err();
+        assert!(e.rule.contains("no \"=\""), "{}", e.rule);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

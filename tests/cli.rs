@@ -437,6 +437,14 @@ fn bad_input_exits_2_names_the_field_and_writes_nothing() {
         bad("lambda compute cannot run docker", &["--compute-type", "BUILD_LAMBDA_1GB"], "compute-type"),
         bad("build arg without =", &["--build-arg", "NOVALUE"], "--build-arg"),
         bad("build arg bad key", &["--build-arg", "1X=2"], "--build-arg"),
+        bad("build secret without =", &["--build-secret", "PIP_TOKEN"], "--build-secret"),
+        bad("build secret not an ARN", &["--build-secret", "PIP_TOKEN=pip-token"], "--build-secret"),
+        bad(
+            "build secret of another service",
+            &["--build-secret", "T=arn:aws:s3:us-east-1:123456789012:bucket/x"],
+            "secretsmanager or ssm",
+        ),
+        bad("unknown check", &["--checks-skip", "uid,nosuch"], "checks-skip"),
         bad("timeout too short", &["--timeout-minutes", "1"], "timeout-minutes"),
         bad("missing context", &["--context", "/nonexistent/ctx"], "context"),
         bad("missing dockerfile", &["--file", "/nonexistent/Dockerfile"], "dockerfile"),
@@ -456,6 +464,11 @@ fn bad_input_exits_2_names_the_field_and_writes_nothing() {
             "six kernel specs",
             "[[kernel]]\nname = \"a\"\nkernel-specs = [{name=\"a\"},{name=\"b\"},{name=\"c\"},{name=\"d\"},{name=\"e\"},{name=\"f\"}]\n",
             "kernel-specs",
+        ),
+        bad_manifest(
+            "build secret with a version stage",
+            "[[kernel]]\nname = \"a\"\nbuild-secrets = { T = \"arn:aws:secretsmanager:us-east-1:123456789012:secret:t:key:AWSCURRENT\" }\n",
+            "build-secrets",
         ),
         bad_manifest("wrong type", "[[kernel]]\nname = \"a\"\nuid = \"1000\"\n", "uid"),
         bad_manifest("no kernels", "[defaults]\nregion = \"us-east-1\"\n", "[[kernel]]"),
@@ -975,4 +988,49 @@ fn a_user_profile_plan_writes_the_update_user_profile_body() {
         serde_json::from_slice(&fs::read(out.join("b/domain-update.json")).unwrap()).unwrap();
     assert_eq!(b["operation"], "UpdateDomain");
     assert!(b["request"]["DefaultUserSettings"].is_object());
+}
+
+#[test]
+fn build_secrets_are_declared_for_the_build_role_on_exactly_their_arns() {
+    let ctx = kernel_dir();
+    let inside = "arn:aws:secretsmanager:us-east-1:123456789012:secret:sagemaker-pip-AbCdEf";
+    let outside = "arn:aws:ssm:us-east-1:123456789012:parameter/ci/npmrc";
+    let out = sm()
+        .args(["--output", "json"])
+        .args(one_shot(ctx.path()))
+        .args(["--build-secret", &format!("PIP={inside}:token")])
+        .args(["--build-secret", &format!("NPMRC={outside}")])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let calls: Vec<(String, String)> = v["kernels"][0]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["calls"].as_array().unwrap().clone())
+        .filter(|c| {
+            let a = c["action"].as_str().unwrap();
+            a.starts_with("secretsmanager:") || a.starts_with("ssm:")
+        })
+        .map(|c| {
+            (
+                c["action"].as_str().unwrap().to_string(),
+                c["resource"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("ssm:GetParameters".to_string(), outside.to_string()),
+            (
+                "secretsmanager:GetSecretValue".to_string(),
+                inside.to_string()
+            ),
+        ],
+        "{v:#}"
+    );
 }

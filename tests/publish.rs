@@ -98,17 +98,39 @@ impl World {
         panic!("domain never InService");
     }
 
-    /// A kernel context with one file whose content is `version`.
+    /// A kernel context with one file whose content is `version`, on a base that passes the
+    /// in-image checks of every app type (user 1000:100, python3 kernel, JupyterLab 4, Code
+    /// Editor).
     fn context(&self, name: &str, version: &str) -> PathBuf {
+        self.context_with(
+            name,
+            version,
+            "FROM public.ecr.aws/sagemaker/sagemaker-distribution:latest-cpu\nCOPY app.py /opt/app.py\n",
+        )
+    }
+
+    fn context_with(&self, name: &str, version: &str, dockerfile: &str) -> PathBuf {
         let d = self.dir.path().join(name);
         fs::create_dir_all(&d).unwrap();
-        fs::write(
-            d.join("Dockerfile"),
-            "FROM public.ecr.aws/docker/library/python:3.12-slim\nCOPY app.py /app.py\n",
-        )
-        .unwrap();
+        fs::write(d.join("Dockerfile"), dockerfile).unwrap();
         fs::write(d.join("app.py"), format!("print({version:?})\n")).unwrap();
         d
+    }
+
+    /// Tags in the kernel's ECR repository (none when it does not exist).
+    fn pushed_tags(&self, repo: &str) -> Vec<String> {
+        let ecr = aws_sdk_ecr::Client::new(&self.cfg);
+        match self
+            .rt
+            .block_on(ecr.list_images().repository_name(repo).send())
+        {
+            Ok(out) => out
+                .image_ids()
+                .iter()
+                .filter_map(|i| i.image_tag().map(str::to_string))
+                .collect(),
+            Err(_) => Vec::new(),
+        }
     }
 
     fn cmd(&self) -> Command {
@@ -1215,4 +1237,178 @@ fn two_releases_at_once_into_one_domain_keep_each_others_images() {
     let mut images = w.custom_images("jl");
     images.sort();
     assert_eq!(images, vec!["conc-a".to_string(), "conc-b".to_string()]);
+}
+
+/// A failed in-image check: exit 1, the check named with its detail, no push, no image.
+fn assert_check_failed(w: &World, o: &Output, image: &str, check: &str, details: &[&str]) {
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("in-image check {check} failed: ")),
+        "{stderr}"
+    );
+    for d in details {
+        assert!(stderr.contains(d), "{d:?} missing from:\n{stderr}");
+    }
+    assert!(
+        !stderr.contains("last 30 log lines"),
+        "the check replaces the log tail: {stderr}"
+    );
+    // The layer cache is exported by the build itself, before the checks, so that the
+    // rebuild after the fix reuses the layers; the image is not pushed.
+    let tags: Vec<String> = w
+        .pushed_tags(&format!("sagemaker-studio-{image}"))
+        .into_iter()
+        .filter(|t| t != "buildcache")
+        .collect();
+    assert_eq!(tags, Vec::<String>::new(), "an image was pushed");
+    let reqs = w.sb.requests();
+    assert_eq!(
+        World::ops(&reqs, "CreateImageVersion"),
+        0,
+        "an image version was registered"
+    );
+    assert_eq!(World::ops(&reqs, "UpdateDomain"), 0);
+}
+
+#[test]
+fn a_kernelspec_name_mismatch_fails_the_build_naming_the_check_and_both_names() {
+    let w = World::new();
+    let ctx = w.context("wrongspec", "1");
+    let mut args = w.kernel_args("wrongspec", &ctx, "kernel-gateway");
+    let at = args.iter().position(|a| a == "--kernel-name").unwrap();
+    args[at + 1] = "ds-kernel".into();
+    let o = w
+        .cmd()
+        .args(["--output", "json", "publish"])
+        .args(&args)
+        .output()
+        .unwrap();
+    assert_check_failed(
+        &w,
+        &o,
+        "wrongspec",
+        "kernelspecs",
+        &[
+            "ds-kernel not in the image",
+            "found: python3",
+            "checks-skip",
+        ],
+    );
+}
+
+#[test]
+fn a_root_default_user_fails_the_uid_check_and_no_checks_lets_it_through() {
+    let w = World::new();
+    let df = "FROM public.ecr.aws/docker/library/python:3.12-slim\nRUN pip install --no-cache-dir 'jupyterlab>=4'\n";
+    let ctx = w.context_with("rootuser", "1", df);
+    let o = w.publish("rootuser", &ctx, "jupyterlab", &[]);
+    assert_check_failed(
+        &w,
+        &o,
+        "rootuser",
+        "uid",
+        &[
+            "default user is uid 0 gid 0",
+            "uid 1000 gid 100",
+            "USER 1000:100",
+        ],
+    );
+    let v = json_out(&w.publish("rootuser", &ctx, "jupyterlab", &["--no-checks"]));
+    assert!(v["kernels"][0]["image_uri"]
+        .as_str()
+        .unwrap()
+        .contains("@sha256:"));
+}
+
+#[test]
+fn a_rebuild_imports_the_layer_cache_and_the_cache_tag_is_never_registered() {
+    let w = World::new();
+    let df = "FROM public.ecr.aws/sagemaker/sagemaker-distribution:latest-cpu\nRUN pip install --no-cache-dir polars\nCOPY app.py /opt/app.py\n";
+    let ctx = w.context_with("cached", "1", df);
+    let first = w.publish("cached", &ctx, "jupyterlab", &[]);
+    json_out(&first);
+    let cache_ref = format!("{REGISTRY}/sagemaker-studio-cached:buildcache");
+    let log1 = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        log1.contains(&format!("importing cache manifest from {cache_ref}")),
+        "{log1}"
+    );
+    assert!(log1.contains("exporting cache to registry"), "{log1}");
+    assert!(!log1.contains(" CACHED"), "{log1}");
+
+    w.context_with("cached", "2", df);
+    let second = w.publish("cached", &ctx, "jupyterlab", &[]);
+    let v = json_out(&second);
+    let log2 = String::from_utf8_lossy(&second.stderr);
+    let lines: Vec<&str> = log2.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| {
+            l.contains("RUN pip install --no-cache-dir polars") && !l.contains("Running command")
+        })
+        .unwrap_or_else(|| panic!("{log2}"));
+    assert!(lines[at + 1].trim_end().ends_with("CACHED"), "{log2}");
+
+    let mut tags = w.pushed_tags("sagemaker-studio-cached");
+    tags.sort();
+    assert_eq!(tags.len(), 3, "{tags:?}");
+    assert!(tags.contains(&"buildcache".to_string()));
+    let image = v["kernels"][0]["image_uri"].as_str().unwrap();
+    assert!(!image.contains("buildcache"), "{image}");
+    let versions =
+        w.rt.block_on(w.sm().list_image_versions().image_name("cached").send())
+            .unwrap();
+    for iv in versions.image_versions() {
+        let d =
+            w.rt.block_on(
+                w.sm()
+                    .describe_image_version()
+                    .image_name("cached")
+                    .version(iv.version().unwrap())
+                    .send(),
+            )
+            .unwrap();
+        assert!(!d.base_image().unwrap().contains("buildcache"), "{d:?}");
+    }
+
+    let off = w.publish(
+        "cached",
+        &w.context_with("cached", "3", df),
+        "jupyterlab",
+        &["--no-build-cache"],
+    );
+    json_out(&off);
+    let log3 = String::from_utf8_lossy(&off.stderr);
+    assert!(
+        !log3.contains("buildcache") && !log3.contains("buildx"),
+        "{log3}"
+    );
+}
+
+#[test]
+fn environment_type_reaches_the_codebuild_project() {
+    let w = World::new();
+    let n = w.sb.requests().len();
+    let ctx = w.context("gpu", "1");
+    json_out(&w.publish(
+        "gpu",
+        &ctx,
+        "jupyterlab",
+        &[
+            "--environment-type",
+            "LINUX_GPU_CONTAINER",
+            "--compute-type",
+            "BUILD_GENERAL1_LARGE",
+        ],
+    ));
+    let reqs = w.requests_since(n);
+    let create = reqs
+        .iter()
+        .find(|r| r["operation"] == "CreateProject")
+        .expect("a CreateProject request");
+    assert_eq!(
+        create["params"]["environment"]["type"], "LINUX_GPU_CONTAINER",
+        "{create:#}"
+    );
 }

@@ -51,6 +51,11 @@ pub struct Settings {
     pub region: Option<String>,
     /// Release-wide, `[defaults]` only: how many kernels build at once.
     pub jobs: Option<i64>,
+    pub checks: Option<bool>,
+    pub checks_skip: Option<Vec<String>>,
+    pub build_cache: Option<bool>,
+    pub build_secrets: Option<BTreeMap<String, String>>,
+    pub environment_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -128,7 +133,12 @@ impl Settings {
             build_args,
             tags,
             registries,
-            region
+            region,
+            checks,
+            checks_skip,
+            build_cache,
+            build_secrets,
+            environment_type
         );
         if let Some(c) = &over.container {
             let mine = self.container.get_or_insert_with(Default::default);

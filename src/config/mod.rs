@@ -4,6 +4,7 @@
 //! environment (`SM_KERNEL_*`, read by clap) < flags. Everything is validated here, before
 //! anything else runs, so a bad name costs the user no AWS call and no half-made resource.
 
+pub mod build;
 pub mod manifest;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,6 +15,7 @@ use serde::Serialize;
 use crate::cli::{AppArg, GlobalArgs, KernelArgs};
 use crate::error::Error;
 use crate::names;
+pub use build::BuildOptions;
 use manifest::{ContainerSetting, KernelSpecSetting, Manifest, Settings, VpcSetting};
 
 pub const DEFAULT_MANIFEST: &str = "kernel.toml";
@@ -136,6 +138,7 @@ pub struct Kernel {
     pub tags: BTreeMap<String, String>,
     pub registries: Vec<String>,
     pub vpc: Option<Vpc>,
+    pub build: BuildOptions,
 }
 
 /// What the resolver needs from the command line.
@@ -389,6 +392,11 @@ fn settings_from_flags(f: &KernelArgs) -> Result<Settings, Error> {
         vpc,
         region: None,
         jobs: None,
+        checks: f.no_checks.then_some(false),
+        checks_skip: (!f.checks_skip.is_empty()).then(|| f.checks_skip.clone()),
+        build_cache: f.no_build_cache.then_some(false),
+        build_secrets: split_pairs("--build-secret", &f.build_secrets, names::build_secret_flag)?,
+        environment_type: f.environment_type.clone(),
     })
 }
 
@@ -609,6 +617,8 @@ fn finish(s: Settings) -> Result<Kernel, Error> {
         names::ecr_registry(&field("registries"), r)?;
     }
 
+    let build = build::resolve(&s, &field)?;
+
     let vpc = match &s.vpc {
         None => None,
         Some(v) => {
@@ -670,6 +680,7 @@ fn finish(s: Settings) -> Result<Kernel, Error> {
         tags,
         registries,
         vpc,
+        build,
     })
 }
 

@@ -5,13 +5,15 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use aws_sdk_codebuild::types::{Build, ComputeType, SourceType, StatusType};
+use aws_sdk_codebuild::types::{Build, ComputeType, EnvironmentType, SourceType, StatusType};
 
 use super::project::build_env;
 use super::{Backoff, Cancel, Reporter, RunOptions};
 use crate::aws::Clients;
+use crate::buildspec::checks::{self, Status};
 use crate::config::Kernel;
 use crate::error::Error;
+use crate::names::SecretStore;
 use crate::plan::steps::{Builder, Principal, Step, CODEBUILD_SERVICE};
 use crate::plan::Resources;
 use crate::plan::{KernelPlan, StepId};
@@ -28,6 +30,8 @@ struct LogFollower {
     token: Option<String>,
     tail: VecDeque<String>,
     announced_missing: bool,
+    /// The first in-image check that failed, as (name, detail): the failure to report.
+    failed_check: Option<(String, String)>,
 }
 
 impl LogFollower {
@@ -39,6 +43,7 @@ impl LogFollower {
             token: None,
             tail: VecDeque::with_capacity(TAIL),
             announced_missing: false,
+            failed_check: None,
         }
     }
 
@@ -82,6 +87,17 @@ impl LogFollower {
                     .trim_end_matches(['\n', '\r']);
                 if show {
                     reporter.log_line(&self.kernel, line);
+                }
+                if let Some(o) = checks::parse_line(line) {
+                    match o.status {
+                        Status::Failed(detail) if self.failed_check.is_none() => {
+                            self.failed_check = Some((o.name, detail));
+                        }
+                        Status::Warning(detail) => {
+                            reporter.warn(&format!("in-image check {}: {detail}", o.name))
+                        }
+                        _ => {}
+                    }
                 }
                 if self.tail.len() == TAIL {
                     self.tail.pop_front();
@@ -129,6 +145,7 @@ async fn start(
             .source_location_override(&res.source_location)
             .buildspec_override(&kp.buildspec)
             .image_override(&k.codebuild_image)
+            .environment_type_override(EnvironmentType::from(k.build.environment_type.as_str()))
             .compute_type_override(ComputeType::from(k.compute_type.as_str()))
             .privileged_mode_override(true)
             .timeout_in_minutes_override(k.timeout_minutes as i32)
@@ -263,6 +280,18 @@ fn failure(
             String::new(),
         ),
     };
+    if let Some((name, detail)) = &logs.failed_check {
+        // The check's own line says what is wrong and how to fix it; the log tail adds nothing.
+        let mut msg = checks::failure_message(name, detail);
+        msg.push_str(&format!(
+            "\n(build {id} ended {} in phase {phase})",
+            status.as_str()
+        ));
+        if let Some(link) = link {
+            msg.push_str(&format!("\nfull log: {link}"));
+        }
+        return Error::failed(msg);
+    }
     let mut msg = format!("build {id} ended {} in phase {phase}", status.as_str());
     if !message.is_empty() {
         msg.push_str(&format!(": {message}"));
@@ -362,6 +391,28 @@ pub fn needs(k: &Kernel, r: &Resources) -> Step {
         ("BatchGetImage", "ecr:BatchGetImage"),
     ] {
         b.push(build.clone(), "ecr", op, action, &r.repository_arn);
+    }
+    for s in &k.build.secrets {
+        let (service, op, action) = match s.store {
+            SecretStore::SecretsManager => (
+                "secretsmanager",
+                "GetSecretValue",
+                "secretsmanager:GetSecretValue",
+            ),
+            SecretStore::ParameterStore => ("ssm", "GetParameters", "ssm:GetParameters"),
+        };
+        b.push(build.clone(), service, op, action, &s.resource_arn)
+            .when("build-secrets: CodeBuild reads each secret into the build's environment");
+    }
+    if k.build.build_cache {
+        b.push(
+            build.clone(),
+            "ecr",
+            "GetDownloadUrlForLayer",
+            "ecr:GetDownloadUrlForLayer",
+            &r.repository_arn,
+        )
+        .when("build-cache: BuildKit imports the layer cache from the repository's buildcache tag (BatchGetImage above reads its manifest)");
     }
     for host in &k.registries {
         let mut parts = host.split('.');

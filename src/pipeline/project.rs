@@ -120,7 +120,7 @@ pub async fn ensure(
     let environment = built(
         "project environment",
         ProjectEnvironment::builder()
-            .r#type(EnvironmentType::LinuxContainer)
+            .r#type(EnvironmentType::from(k.build.environment_type.as_str()))
             .image(&k.codebuild_image)
             .compute_type(ComputeType::from(k.compute_type.as_str()))
             .privileged_mode(true)

@@ -13,7 +13,7 @@ use std::io::Write;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::buildspec::{self, BuildspecInputs};
+use crate::buildspec::{self, BuildspecInputs, CheckInputs};
 use crate::config::{App, Kernel};
 use crate::context::{self, ContextSource, Listing, PackReport};
 use crate::error::Error;
@@ -108,6 +108,9 @@ pub fn plan_kernel<W: Write>(scanned: &Scanned, zip_out: W) -> Result<KernelPlan
         dockerfile_in_zip: &dockerfile_in_zip,
         build_args: &k.build_args,
         registries: &k.registries,
+        checks: k.build.checks.then(|| check_inputs(k)),
+        cache_repository: k.build.build_cache.then_some(k.repository.as_str()),
+        secrets: &k.build.secrets,
     });
     let res = Resources::derive(k, &report.digest, &buildspec);
     let steps = steps::steps(k, &res);
@@ -137,6 +140,24 @@ pub fn plan_kernel<W: Write>(scanned: &Scanned, zip_out: W) -> Result<KernelPlan
         warnings,
         buildspec,
     })
+}
+
+/// What the in-image checks compare the built image with: the values the app image config
+/// declares for it.
+fn check_inputs(k: &Kernel) -> CheckInputs<'_> {
+    CheckInputs {
+        app: k.app,
+        kernel_specs: k.kernel_specs.iter().map(|s| s.name.as_str()).collect(),
+        entrypoint: k
+            .container
+            .as_ref()
+            .and_then(|c| c.entrypoint.first())
+            .map(String::as_str),
+        uid: k.uid,
+        gid: k.gid,
+        mount_path: &k.mount_path,
+        skip: &k.build.checks_skip,
+    }
 }
 
 /// Names outside the seed policy's patterns are allowed, but the published least-privilege
@@ -223,6 +244,7 @@ pub(crate) mod tests {
             tags: BTreeMap::new(),
             registries: vec![],
             vpc: None,
+            build: crate::config::BuildOptions::default(),
         }
     }
 

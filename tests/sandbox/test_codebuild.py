@@ -451,3 +451,56 @@ def test_parameter_store_variables_are_resolved_or_fail_the_build(sandbox):
     failed = [p for p in done["phases"] if p.get("phaseStatus") == "FAILED"][0]
     assert failed["phaseType"] == "DOWNLOAD_SOURCE"
     assert "parameter does not exist: /sm-kernel/missing" in failed["contexts"][0]["message"]
+
+
+CACHED_BUILDSPEC = BUILDSPEC.replace(
+    "      - docker build --platform linux/amd64 -f 'Dockerfile' -t \"$IMAGE_URI\" --build-arg 'K=V' .",
+    "      - docker buildx create --name sm-kernel --driver docker-container --use\n"
+    "      - docker buildx build --platform linux/amd64 --progress plain -f 'Dockerfile' -t \"$IMAGE_URI\" --load"
+    " --cache-from \"type=registry,ref=$ECR_REGISTRY/\"'sagemaker-studio-k:buildcache'"
+    " --cache-to \"type=registry,ref=$ECR_REGISTRY/\"'sagemaker-studio-k:buildcache,mode=max,image-manifest=true,oci-mediatypes=true'"
+    " --build-arg 'K=V' .")
+
+
+def test_registry_cache_is_exported_then_imported_and_reuses_the_unchanged_layers(sandbox):
+    assert CACHED_BUILDSPEC != BUILDSPEC
+    files = default_context({"Dockerfile": "FROM public.ecr.aws/docker/library/python:3.11-slim\n"
+                                           "RUN pip install ipykernel\nCOPY requirements.txt /tmp/r.txt\nUSER 1000:100\n"})
+    setup_build(sandbox, buildspec=CACHED_BUILDSPEC, files=files)
+    cb, ecr = sandbox.client("codebuild"), sandbox.client("ecr")
+    first = wait_build(sandbox, cb.start_build(projectName="sagemaker-studio-k")["build"]["id"])
+    assert first["buildStatus"] == "SUCCEEDED"
+    log1 = log_messages(sandbox, first)
+    cache_ref = f"{REGISTRY}/sagemaker-studio-k:buildcache"
+    assert any(f"importing cache manifest from {cache_ref}" in m for m in log1)
+    assert any(f"ERROR: failed to configure registry cache importer: {cache_ref}: not found" in m for m in log1)
+    assert any("exporting cache to registry" in m for m in log1)
+    assert not any(m.rstrip().endswith("CACHED") for m in log1)
+    tags = {t for d in ecr.describe_images(repositoryName="sagemaker-studio-k")["imageDetails"]
+            for t in d.get("imageTags", [])}
+    assert tags == {"v1", "buildcache"}
+
+    # the last layer's input changes: the RUN before it comes from the cache
+    files["requirements.txt"] = "ipykernel\nnumpy\n"
+    upload(sandbox, "sagemaker-us-east-1-123456789012", "ctx.zip", make_zip(files))
+    second = wait_build(sandbox, cb.start_build(projectName="sagemaker-studio-k", environmentVariablesOverride=[
+        {"name": "IMAGE_URI", "value": f"{REGISTRY}/sagemaker-studio-k:v2"}])["build"]["id"])
+    assert second["buildStatus"] == "SUCCEEDED"
+    log2 = log_messages(sandbox, second)
+    at = next(i for i, m in enumerate(log2) if f"importing cache manifest from {cache_ref}" in m)
+    assert "DONE" in log2[at + 1], log2[at:at + 3]
+    run = next(i for i, m in enumerate(log2) if "RUN pip install ipykernel" in m and "Running command" not in m)
+    assert log2[run + 1].rstrip().endswith("CACHED"), log2[run:run + 2]
+    copy = next(i for i, m in enumerate(log2) if "COPY requirements.txt" in m and "Running command" not in m)
+    assert "DONE" in log2[copy + 1], log2[copy:copy + 2]
+
+
+def test_secrets_manager_arns_with_a_json_key_resolve_into_the_environment(sandbox):
+    sm = sandbox.client("secretsmanager")
+    arn = sm.create_secret(Name="sagemaker-pip", SecretString='{"token": "s3cr3t-value"}')["ARN"]
+    spec = BUILDSPEC.replace("version: 0.2\nenv:\n", f'version: 0.2\nenv:\n  secrets-manager:\n    PIP_TOKEN: "{arn}:token"\n')
+    spec = spec.replace("      - docker build", '      - echo "token length ${#PIP_TOKEN}"\n      - docker build')
+    setup_build(sandbox, buildspec=spec)
+    b = wait_build(sandbox, sandbox.client("codebuild").start_build(projectName="sagemaker-studio-k")["build"]["id"])
+    assert b["buildStatus"] == "SUCCEEDED", b["phases"]
+    assert any("token length 12" in m for m in log_messages(sandbox, b))

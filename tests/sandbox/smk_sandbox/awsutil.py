@@ -194,7 +194,11 @@ def ssm_parameter(account: str, region: str, name: str) -> str | None:
 
 
 def secret_value(account: str, region: str, ref: str) -> str | None:
-    secret_id, _, json_key = ref.partition(":")
+    if ref.startswith("arn:"):  # arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME[:json-key…]
+        parts = ref.split(":")
+        secret_id, json_key = ":".join(parts[:7]), ":".join(parts[7:])
+    else:
+        secret_id, _, json_key = ref.partition(":")
     try:
         from moto.secretsmanager.models import secretsmanager_backends
 

@@ -15,6 +15,7 @@ from fnmatch import fnmatch
 from typing import Any, Callable
 
 from . import awsutil
+from .imagefacts import ImageFacts, facts_for
 
 DAEMON_DOWN = "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"
 
@@ -71,6 +72,7 @@ class LocalImage:
     platform: str
     repo_digests: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
+    facts: ImageFacts | None = None
 
 
 def make_image(seed: str, n_layers: int, platform: str) -> LocalImage:
@@ -143,6 +145,17 @@ def _expand_args(text: str, args: dict[str, str]) -> str:
     return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)", rep, text)
 
 
+CACHE_KEYS_ANNOTATION = "org.sm-kernel.sandbox.cache-keys"
+
+
+def _cache_ref(spec: str) -> str:
+    """The ref of a `type=registry,ref=…[,mode=…]` cache spec ('' for other types)."""
+    fields = dict(f.partition("=")[::2] for f in spec.split(","))
+    if fields.get("type", "registry") != "registry":
+        return ""
+    return fields.get("ref", "")
+
+
 class BuildFailed(Exception):
     pass
 
@@ -184,6 +197,9 @@ class DockerSim:
         if sub == "buildx":
             if len(args) > 1 and args[1] in ("build", "b"):
                 return self._guard(err) or self.build(args[2:], out, err, sh, buildx=True)
+            if len(args) > 1 and args[1] == "create":
+                name = next((args[i + 1] for i in range(len(args) - 1) if args[i] == "--name"), "builder-0")
+                out.append(name)
             return 0
         if sub == "image" and len(args) > 1:
             sub, args = args[1], args[1:]
@@ -191,6 +207,7 @@ class DockerSim:
                 sub = "images"
         handler = {
             "build": lambda: self.build(args[1:], out, err, sh),
+            "run": lambda: self.run_container(args[1:], out, err),
             "push": lambda: self.push(args[1:], out, err),
             "tag": lambda: self.tag(args[1:], out, err),
             "login": lambda: self.login(args[1:], stdin, out, err),
@@ -374,6 +391,22 @@ class DockerSim:
         prefix = (ctx_rel + "/") if ctx_rel else ""
         ctx_files = {f[len(prefix):]: b for f, b in sh.files.items() if ctx_rel is not None and f.startswith(prefix)}
         ctx_bytes = sum(len(b) for b in ctx_files.values())
+        ctx_hash = _h(*sorted((f, hashlib.sha256(b).hexdigest()) for f, b in ctx_files.items()))
+        cached: set[str] = set()
+        for spec in opts.get("--cache-from", []):
+            ref = _cache_ref(spec)
+            if not ref:
+                continue
+            out.append(f"#{n} importing cache manifest from {ref}")
+            keys, problem = self._import_cache(ref)
+            if keys is None:
+                out.append(f"#{n} ERROR: failed to configure registry cache importer: {problem}")
+            else:
+                cached |= keys
+                out.append(f"#{n} DONE 0.1s")
+            out.append("")
+            n += 1
+        step_keys: list[str] = []
         multi = len(stages) > 1
         total_layers = 0
         need_ctx = True
@@ -412,20 +445,39 @@ class DockerSim:
                         )
                         return 1
                 out.append(f"#{n} [{label}{idx}/{total}] {k} {v}")
-                secs = (int(_h(self.source_seed, k, v)[:4], 16) % 300) / 10 if k == "RUN" else 0.1
-                out.append(f"#{n} DONE {secs:.1f}s")
+                # BuildKit's cache key: the step, its parent's key, and for COPY/ADD the context
+                key = _h(step_keys[-1] if step_keys and idx > 2 else _h("from", base, platform), k, v,
+                         ctx_hash if k in ("COPY", "ADD") else "", sorted(build_args.items()))
+                step_keys.append(key)
+                if key in cached:
+                    out.append(f"#{n} CACHED")
+                else:
+                    secs = (int(_h(self.source_seed, k, v)[:4], 16) % 300) / 10 if k == "RUN" else 0.1
+                    out.append(f"#{n} DONE {secs:.1f}s")
                 out.append("")
                 n += 1
                 if k != "WORKDIR":
                     total_layers += 1
+        facts = facts_for(instrs, build_args, target)
+        platform = facts.platform or platform
         seed = _h(self.source_seed, text, sorted(build_args.items()), platform, target)
         img = make_image(seed, total_layers, platform)
+        img.facts = facts
         out.append(f"#{n} exporting to image")
         out.append(f"#{n} exporting layers {0.2 + total_layers / 10:.1f}s done")
         out.append(f"#{n} writing image {img.image_id} done")
         for t in tags:
             out.append(f"#{n} naming to {display_name(t)} done")
         out.append(f"#{n} DONE {0.3 + total_layers / 10:.1f}s")
+        for spec in opts.get("--cache-to", []):
+            ref = _cache_ref(spec)
+            if not ref:
+                continue
+            n += 1
+            out.append("")
+            st = self._export_cache(ref, step_keys, n, out, err)
+            if st:
+                return st
         for t in tags:
             key = canonical(t)
             prev = self.images.get(key)
@@ -439,6 +491,58 @@ class DockerSim:
                 st = self.push([t], out, err)
                 if st:
                     return st
+        return 0
+
+    def _import_cache(self, ref: str) -> tuple[set[str] | None, str]:
+        """The step keys stored in a registry cache manifest, or (None, why not)."""
+        p = awsutil.parse_ecr_uri(ref)
+        if p is None:
+            return None, f"{ref}: not found"
+        if p["registry"] not in self.logins:
+            return None, f"unexpected status from HEAD request to https://{p['registry']}/v2/{p['repo']}/manifests/{p['tag']}: 401 Unauthorized"
+        found = awsutil.ecr_find_image(p["account"], p["region"], p["repo"], tag=p["tag"] or "latest")
+        if found is None:
+            return None, f"{ref}: not found"
+        try:
+            keys = json.loads(found.image_manifest).get("annotations", {}).get(CACHE_KEYS_ANNOTATION, "")
+        except ValueError:
+            keys = ""
+        return set(filter(None, keys.split(","))), ""
+
+    def _export_cache(self, ref: str, keys: list[str], n: int, out: list[str], err: list[str]) -> int:
+        """`--cache-to type=registry`: a cache manifest (its layers are the steps' keys) put at
+        the cache tag, like BuildKit's image-manifest=true export."""
+        out.append(f"#{n} exporting cache to registry")
+        out.append(f"#{n} preparing build cache for export")
+        p = awsutil.parse_ecr_uri(ref)
+        if p is None or not p["tag"]:
+            err.append(f"ERROR: failed to solve: failed to push {ref}: invalid reference format")
+            return 1
+        if p["registry"] not in self.logins:
+            err.append(f"ERROR: failed to solve: failed to push {ref}: 401 Unauthorized")
+            return 1
+        if awsutil.ecr_repository(p["account"], p["region"], p["repo"]) is None:
+            err.append(f"ERROR: failed to solve: failed to push {ref}: name unknown: The repository with name "
+                       f"'{p['repo']}' does not exist in the registry with id '{p['account']}'")
+            return 1
+        manifest = json.dumps({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.buildkit.cacheconfig.v0", "size": 2 + 70 * len(keys),
+                       "digest": "sha256:" + _h("cacheconfig", *keys)},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "size": 1000,
+                        "digest": "sha256:" + k} for k in keys],
+            "annotations": {CACHE_KEYS_ANNOTATION: ",".join(keys)},
+        }, indent=3)
+        digest = "sha256:" + hashlib.sha256(manifest.encode()).hexdigest()
+        conflict = awsutil.ecr_tag_conflict(p["account"], p["region"], p["repo"], p["tag"], digest)
+        if conflict:
+            err.append(f"ERROR: failed to solve: failed to push {ref}: {conflict}")
+            return 1
+        out.append(f"#{n} writing cache manifest {digest} done")
+        out.append(f"#{n} DONE 0.4s")
+        account, region, repo, tag = p["account"], p["region"], p["repo"], p["tag"]
+        self.emit_action(lambda: awsutil.ecr_put(account, region, repo, tag, manifest, digest))
         return 0
 
     @staticmethod
@@ -463,6 +567,83 @@ class DockerSim:
                 continue
             return s
         return None
+
+    # ------------------------------------------------------------------ run
+    RUN_VALUE_OPTS = {"--network", "--entrypoint", "-u", "--user", "-e", "--env", "--platform", "-w", "--workdir",
+                      "--name", "-v", "--volume", "--mount"}
+
+    def run_container(self, args: list[str], out: list[str], err: list[str]) -> int:
+        """`docker run` of a locally built image: answers the commands sm-kernel's in-image
+        checks run from the facts its Dockerfile declares (see imagefacts); runs nothing."""
+        opts: dict[str, str] = {}
+        i = 0
+        while i < len(args) and args[i].startswith("-"):
+            a = args[i]
+            if "=" in a and a.startswith("--"):
+                k, _, v = a.partition("=")
+                opts[k] = v
+            elif a in self.RUN_VALUE_OPTS and i + 1 < len(args):
+                opts[a] = args[i + 1]
+                i += 1
+            i += 1
+        if i >= len(args):
+            err.append('"docker run" requires at least 1 argument.')
+            return 1
+        ref, cmd = args[i], args[i + 1:]
+        img = self._find(ref)
+        if img is None:
+            err.append(f"Unable to find image '{ref}' locally")
+            err.append("docker: Error response from daemon: pull access denied or repository does not exist.")
+            return 125
+        f = img.facts or ImageFacts()
+        entry = opts.get("--entrypoint")
+        if entry is None:
+            return 0  # the image's own entrypoint is never simulated
+        if f.user_error:
+            err.append(f"docker: Error response from daemon: {f.user_error}.")
+            return 126
+        if not f.has(entry):
+            err.append("docker: Error response from daemon: failed to create task for container: failed to create shim "
+                       "task: OCI runtime create failed: runc create failed: unable to start container process: "
+                       f'exec: "{entry}": executable file not found in $PATH: unknown.')
+            return 127
+        prog = posixpath.basename(entry)
+        if prog == "id":
+            if cmd == ["-u"]:
+                out.append(str(f.uid))
+            elif cmd == ["-g"]:
+                out.append(str(f.gid))
+            else:
+                out.append(f"uid={f.uid} gid={f.gid}")
+            return 0
+        if prog == "jupyter" and cmd[:2] == ["kernelspec", "list"]:
+            specs = {n: {"resource_dir": f"/usr/local/share/jupyter/kernels/{n}",
+                         "spec": {"argv": ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                                  "env": {}, "display_name": n, "language": "python", "metadata": {}}}
+                     for n in sorted(f.kernelspecs)}
+            if "--json" in cmd:
+                out.extend(json.dumps({"kernelspecs": specs}, indent=2).split("\n"))
+            else:
+                out.append("Available kernels:")
+                out.extend(f"  {n}    {s['resource_dir']}" for n, s in specs.items())
+            return 0
+        if prog == "jupyter-lab" and cmd[:1] == ["--version"]:
+            out.append(f.jupyterlab or "4.2.5")
+            return 0
+        if prog == "sh" and cmd[:1] == ["-c"] and len(cmd) >= 3 and cmd[1].startswith("command -v"):
+            if f.has(cmd[2]):
+                out.append(cmd[2] if cmd[2].startswith("/") else f"/usr/local/bin/{cmd[2]}")
+                return 0
+            return 1
+        if prog == "find" and cmd:
+            root = cmd[0]
+            if "-uid" in cmd or "-gid" in cmd:
+                out.extend(f.high_owner_paths)
+                return 0
+            excluded = {cmd[j + 1] for j, w in enumerate(cmd[:-1]) if w == "-name" and j > 0 and cmd[j - 1] == "!"}
+            out.extend(c for c in f.children(root) if posixpath.basename(c) not in excluded)
+            return 0
+        return 0
 
     # ------------------------------------------------------------------ tag / login / push / pull
     def _find(self, ref: str) -> LocalImage | None:

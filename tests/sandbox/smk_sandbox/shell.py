@@ -829,6 +829,96 @@ class Shell:
                 status = 1
         return status
 
+    # text filters, on stdin only (the sandbox has no files outside the zip)
+    def cmd_grep(self, argv, stdin, out, err) -> int:
+        flags: set[str] = set()
+        args: list[str] = []
+        for a in argv[1:]:
+            if a.startswith("-") and len(a) > 1 and not args:
+                flags |= set(a[1:])
+            else:
+                args.append(a)
+        if not args:
+            err.append("Usage: grep [OPTION]... PATTERNS [FILE]...")
+            return 2
+        pat = args[0]
+        if "F" in flags:
+            rx = re.compile(re.escape(pat))
+        else:
+            if "E" not in flags:  # basic regex: \( \) \{ \} are the groups, bare ones literal
+                pat = re.sub(r"\\([(){}|+?])|([(){}|+?])", lambda m: m.group(1) or "\\" + m.group(2), pat)
+            try:
+                rx = re.compile(pat)
+            except re.error:
+                err.append(f"grep: Invalid regular expression")
+                return 2
+        found = False
+        for line in stdin:
+            m = rx.fullmatch(line) if "x" in flags else rx.search(line)
+            if bool(m) == ("v" in flags):
+                continue
+            found = True
+            if "q" in flags:
+                return 0
+            out.append(m.group(0) if "o" in flags and m else line)
+        return 0 if found else 1
+
+    def cmd_cut(self, argv, stdin, out, err) -> int:
+        delim, fields = "\t", ""
+        args = argv[1:]
+        i = 0
+        while i < len(args):
+            a = args[i]
+            if a in ("-d", "-f") and i + 1 < len(args):
+                delim, fields = (args[i + 1], fields) if a == "-d" else (delim, args[i + 1])
+                i += 2
+                continue
+            if a.startswith("-d"):
+                delim = a[2:]
+            elif a.startswith("-f"):
+                fields = a[2:]
+            i += 1
+        wanted = [int(x) for x in fields.split(",") if x.isdigit()]
+        if not wanted:
+            err.append("cut: you must specify a list of bytes, characters, or fields")
+            return 1
+        for line in stdin:
+            parts = line.split(delim)
+            if len(parts) == 1:
+                out.append(line)
+                continue
+            out.append(delim.join(parts[n - 1] for n in wanted if n <= len(parts)))
+        return 0
+
+    def cmd_tr(self, argv, stdin, out, err) -> int:
+        sets = [a for a in argv[1:] if not a.startswith("-")]
+        if len(sets) != 2:
+            err.append("tr: missing operand")
+            return 1
+
+        def unescape(x: str) -> str:
+            return x.replace("\\n", "\n").replace("\\t", "\t")
+
+        src, dst = unescape(sets[0]), unescape(sets[1])
+        table = {ord(c): dst[min(i, len(dst) - 1)] for i, c in enumerate(src)} if dst else {}
+        text = "".join(line + "\n" for line in stdin).translate(table)
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        out.extend(lines)
+        return 0
+
+    def cmd_head(self, argv, stdin, out, err) -> int:
+        n = 10
+        args = argv[1:]
+        for i, a in enumerate(args):
+            if a == "-n" and i + 1 < len(args) and args[i + 1].isdigit():
+                n = int(args[i + 1])
+            elif re.fullmatch(r"-n?\d+", a):
+                n = int(a.lstrip("-n"))
+        out.extend(stdin[:n])
+        return 0
+
     def cmd_aws(self, argv, stdin, out, err) -> int:
         args = [a for a in argv[1:]]
         if "--version" in args:
