@@ -263,10 +263,20 @@ fn manifest_kernels(path: &Path) -> Result<Vec<(Option<String>, Settings)>, Erro
             Some(c) if c == Path::new(".") => base.clone(),
             Some(c) => base.join(c),
         });
-        s.dockerfile = s.dockerfile.map(|d| base.join(d));
+        // `dockerfile` stays relative: it is resolved against the context in `finish`, as
+        // Compose and `docker buildx bake` do.
         out.push((Some(name), s));
     }
     Ok(out)
+}
+
+fn absolute(p: &Path) -> Result<PathBuf, Error> {
+    std::path::absolute(p).map_err(|e| {
+        Error::input(format!(
+            "--file: cannot resolve {} against the current folder: {e}",
+            p.display()
+        ))
+    })
 }
 
 /// A parser of one `K=V` flag value, as the `names` rules provide them.
@@ -340,7 +350,9 @@ fn settings_from_flags(f: &KernelArgs) -> Result<Settings, Error> {
     Ok(Settings {
         name: f.image_name.clone(),
         context: f.context.clone(),
-        dockerfile: f.dockerfile.clone(),
+        // `--file` is relative to the shell's folder, like `docker build -f`; made absolute
+        // here so that resolving it against the context leaves it as it is.
+        dockerfile: f.dockerfile.as_deref().map(absolute).transpose()?,
         display_name: f.display_name.clone(),
         description: f.description.clone(),
         app: f.app.map(|a| App::from(a).as_str().to_string()),
@@ -429,10 +441,9 @@ fn finish(s: Settings) -> Result<Kernel, Error> {
             context_dir.display()
         )));
     }
-    let dockerfile = s
-        .dockerfile
-        .clone()
-        .unwrap_or_else(|| context_dir.join("Dockerfile"));
+    // Relative to the context (an absolute path is itself); it may resolve outside the
+    // context, and packing then sends it the way Docker sends `-f` from outside.
+    let dockerfile = context_dir.join(s.dockerfile.as_deref().unwrap_or(Path::new("Dockerfile")));
     if !dockerfile.is_file() {
         return Err(Error::input(format!(
             "{}: {} does not exist; create it (`sm-kernel init --template python` writes one) or point dockerfile / --file at yours",
