@@ -26,11 +26,7 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<(), Error> {
             for f in &w.files {
                 ui.note(&format!("wrote {}", f.display()));
             }
-            ui.note(&format!(
-                "next: fill in role and domain-id in {}, then `sm-kernel plan --config {}`",
-                w.dir.join("kernel.toml").display(),
-                w.dir.join("kernel.toml").display()
-            ));
+            ui.note(&w.next);
             if ui.format == OutputFormat::Json {
                 ui.json(&serde_json::json!({
                     "image_name": w.image_name,

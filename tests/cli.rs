@@ -339,6 +339,8 @@ fn init_writes_a_kernel_that_plans() {
         let work = tempfile::tempdir().unwrap();
         let dir = work.path().join("my-kernel");
         sm().args([
+            "--region",
+            "eu-west-1",
             "init",
             "--template",
             template,
@@ -349,7 +351,10 @@ fn init_writes_a_kernel_that_plans() {
         ])
         .arg(&dir)
         .assert()
-        .success();
+        .success()
+        // Everything was passed: nothing left to fill in.
+        .stderr(predicate::str::contains("next: `sm-kernel plan --config"))
+        .stderr(predicate::str::contains("fill in").not());
         for f in ["kernel.toml", "Dockerfile", ".dockerignore"] {
             assert!(dir.join(f).is_file(), "{template}: {f}");
         }
@@ -358,7 +363,8 @@ fn init_writes_a_kernel_that_plans() {
             assert!(docker.contains("NB_UID=1000") && docker.contains("NB_GID=100"));
             assert!(docker.contains("--name \"my-kernel\""), "{docker}");
         }
-        sm().args(["plan", "--region", "eu-west-1", "--config"])
+        // The manifest plans as written, from any folder.
+        sm().args(["plan", "--config"])
             .arg(dir.join("kernel.toml"))
             .assert()
             .success()
@@ -372,6 +378,13 @@ fn init_writes_a_kernel_that_plans() {
             .stderr(predicate::str::contains("never overwrites"));
         assert_eq!(fs::read_to_string(dir.join("Dockerfile")).unwrap(), "mine");
     }
+    // Without the values, the next step names exactly the missing ones.
+    let work = tempfile::tempdir().unwrap();
+    sm().args(["init", "--role", ROLE])
+        .arg(work.path().join("k"))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("fill in domain-id and region in"));
 }
 
 /// Plans a manifest in `dir` and returns its one kernel's JSON plan.
