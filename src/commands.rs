@@ -113,7 +113,7 @@ fn target(cli: &Cli) -> Target {
 /// The AWS target for a plan: its kernels' region unless --region says otherwise (the plan
 /// already fell back to AWS_REGION; the SDK would not read kernel.toml).
 fn plan_target(cli: &Cli, plan: &plan::Plan) -> Target {
-    let mut t = target(cli);
+    let mut t = target(cli).with_manifest_endpoint(plan);
     if t.region.is_none() {
         t.region = plan.kernels.first().map(|k| k.resources.region.clone());
     }

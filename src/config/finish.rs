@@ -39,6 +39,7 @@ pub(super) fn finish(s: Settings) -> Result<Kernel, Error> {
     let aws = aws_names(&field, &name, &target, &s)?;
     let build = build(&field, &s)?;
     let vpc = vpc(&field, s.vpc.as_ref())?;
+    let endpoint_url = endpoint_url(&field, s.endpoint_url)?;
 
     Ok(Kernel {
         name,
@@ -69,7 +70,27 @@ pub(super) fn finish(s: Settings) -> Result<Kernel, Error> {
         tags: build.tags,
         registries: build.registries,
         vpc,
+        endpoint_url,
     })
+}
+
+/// `endpoint-url`: an http(s) URL with a host, as `--endpoint-url` takes.
+fn endpoint_url(field: &Field, url: Option<String>) -> Result<Option<String>, Error> {
+    let Some(url) = url else {
+        return Ok(None);
+    };
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.starts_with('/') && !host.contains(char::is_whitespace) => {
+            Ok(Some(url))
+        }
+        _ => Err(Error::input(format!(
+            "{}: {url:?} is not an endpoint URL; use http://HOST:PORT (e.g. http://127.0.0.1:5199 for the demo sandbox) or remove it to call AWS",
+            field.of("endpoint-url")
+        ))),
+    }
 }
 
 fn app(field: &Field, app: Option<&str>) -> Result<App, Error> {

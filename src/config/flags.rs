@@ -116,5 +116,7 @@ pub(super) fn settings_from_flags(f: &KernelArgs) -> Result<Settings, Error> {
         registries: (!f.registries.is_empty()).then(|| f.registries.clone()),
         vpc,
         region: None,
+        // --endpoint-url is global (one per run); `aws::Target` applies it over this key.
+        endpoint_url: None,
     })
 }

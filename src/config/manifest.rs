@@ -49,6 +49,8 @@ pub struct Settings {
     pub registries: Option<Vec<String>>,
     pub vpc: Option<VpcSetting>,
     pub region: Option<String>,
+    /// Where AWS calls go instead of AWS (a local emulator such as the demo sandbox).
+    pub endpoint_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -126,6 +128,7 @@ impl Settings {
             registries,
             vpc,
             region,
+            endpoint_url,
         } = over;
         take(&mut self.name, name);
         take(&mut self.context, context);
@@ -151,6 +154,7 @@ impl Settings {
         take(&mut self.tags, tags);
         take(&mut self.registries, registries);
         take(&mut self.region, region);
+        take(&mut self.endpoint_url, endpoint_url);
         if let Some(ContainerSetting {
             entrypoint,
             arguments,
@@ -289,6 +293,7 @@ build-args = { A = "1" }
 tags = { T = "1" }
 registries = ["g"]
 region = "eu-west-1"
+endpoint-url = "http://127.0.0.1:5199"
 container = { entrypoint = ["e"], arguments = ["a"], environment = { E = "1" } }
 vpc = { id = "v", subnets = ["s"], security-groups = ["g"] }
 "#,

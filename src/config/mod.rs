@@ -140,6 +140,9 @@ pub struct Kernel {
     pub tags: BTreeMap<String, String>,
     pub registries: Vec<String>,
     pub vpc: Option<Vpc>,
+    /// `endpoint-url` from kernel.toml: used when neither `--endpoint-url` nor
+    /// `AWS_ENDPOINT_URL` is set.
+    pub endpoint_url: Option<String>,
 }
 
 /// What the resolver needs from the command line.
@@ -219,6 +222,16 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved, Error> {
             settings.region = inputs.global.region.clone();
         }
         kernels.push(finish(settings)?);
+    }
+    // One run talks to one endpoint.
+    if let Some(other) = kernels
+        .iter()
+        .find(|k| k.endpoint_url != kernels[0].endpoint_url)
+    {
+        return Err(Error::input(format!(
+            "endpoint-url: kernels {:?} and {:?} name different endpoints; one run talks to one, so set endpoint-url in [defaults] or select kernels of one endpoint",
+            kernels[0].name, other.name
+        )));
     }
     Ok(Resolved {
         manifest: manifest_path,

@@ -220,6 +220,7 @@ pub(crate) mod tests {
             tags: BTreeMap::new(),
             registries: vec![],
             vpc: None,
+            endpoint_url: None,
         }
     }
 
