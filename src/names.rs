@@ -768,7 +768,7 @@ const UID_GID: Rule = Rule {
 ///
 /// Sources: botocore `sagemaker/2017-07-24/service-2.json`, shapes `DefaultUid` and
 /// `DefaultGid`: integers 0–65535 (the outer bound); SageMaker docs "Custom SageMaker
-/// image specifications" (see REFERENCE.md): only 1000/100 and 0/0 work, anything else
+/// image specifications": only 1000/100 and 0/0 work, anything else
 /// fails with "SageMaker is unable to launch the app".
 pub fn uid_gid(field: &str, uid: i64, gid: i64) -> Result<(u32, u32), NameError> {
     match (uid, gid) {
@@ -797,7 +797,7 @@ const MOUNT_PATH: Rule = Rule {
 ///
 /// Sources: botocore `sagemaker/2017-07-24/service-2.json`, shape `MountPath`: max 1024,
 /// pattern `^\/.*` (Java regex: no line breaks); SageMaker docs "Custom SageMaker image
-/// specifications" (see REFERENCE.md): `/opt/ml` and `/opt/.sagemakerinternal` are
+/// specifications": `/opt/ml` and `/opt/.sagemakerinternal` are
 /// reserved. `.` parts are ignored and `..` parts refused, so the reserved directories
 /// cannot be reached by spelling them differently. `/` itself is refused: mounting over
 /// the root of the image cannot work. Default: [`DEFAULT_MOUNT_PATH`].
