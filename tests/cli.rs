@@ -610,6 +610,12 @@ fn bad_input_exits_2_names_the_field_and_writes_nothing() {
         bad_manifest("duplicate kernel names", "[[kernel]]\nname = \"a\"\n[[kernel]]\nname = \"a\"\n", "twice"),
         bad_manifest("kernel without name", "[[kernel]]\napp = \"jupyterlab\"\n", "no name"),
         bad_manifest("unknown app", "[[kernel]]\nname = \"a\"\napp = \"vscode\"\n", "app"),
+        bad_manifest("endpoint-url without a scheme", "[[kernel]]\nname = \"a\"\nendpoint-url = \"127.0.0.1:5199\"\n", "endpoint-url"),
+        bad_manifest(
+            "two endpoints in one run",
+            "[[kernel]]\nname = \"a\"\nendpoint-url = \"http://127.0.0.1:5199\"\n[[kernel]]\nname = \"b\"\n",
+            "different endpoints",
+        ),
         bad_manifest(
             "six kernel specs",
             "[[kernel]]\nname = \"a\"\nkernel-specs = [{name=\"a\"},{name=\"b\"},{name=\"c\"},{name=\"d\"},{name=\"e\"},{name=\"f\"}]\n",
