@@ -262,9 +262,19 @@ pub struct RunCheckArgs {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Kernels from the manifest [default: all, one after another].
+    /// Kernels from the manifest [default: all, built at once up to --jobs].
     #[arg(value_name = "KERNEL")]
     pub kernels: Vec<String>,
+
+    /// How many kernels upload and build at once (also `jobs` in [defaults]) [default: every
+    /// kernel of the release, up to 8].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: Option<u16>,
+
+    /// Stop every other kernel's build at the first failure (default: the others finish and
+    /// the ones that succeeded are attached).
+    #[arg(long)]
+    pub fail_fast: bool,
 
     /// Do not run the preflight (permissions, role, domain) first.
     #[arg(long)]

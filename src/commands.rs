@@ -102,6 +102,9 @@ fn planned(
     Ok((scanned, plan))
 }
 
+/// The default `jobs`: every kernel of the release at once, up to 8.
+const DEFAULT_MAX_JOBS: usize = 8;
+
 fn target(cli: &Cli) -> Target {
     Target {
         region: cli.global.region.clone(),
@@ -159,42 +162,74 @@ fn check_command(cli: &Cli, ui: &Ui, args: &CheckArgs) -> Result<(), Error> {
     permissions::check_outcome(&report, args.strict)
 }
 
-/// Resolves, validates and plans (all before any AWS call), then runs the pipeline.
+/// Resolves, validates and plans (all before any AWS call; each context is packed here,
+/// once), then runs the release.
 fn run_pipeline(cli: &Cli, ui: &Ui, args: &RunArgs, build_only: bool) -> Result<(), Error> {
-    let (scanned, plan) = planned(cli, &args.kernels, &args.kernel)?;
+    let resolved = config::resolve(&Inputs {
+        global: &cli.global,
+        selected: &args.kernels,
+        flags: &args.kernel,
+    })?;
+    let manifest_jobs = resolved.jobs;
+    let scanned = plan::scan_all(resolved.kernels)?;
+    let (plan, zips) = artifacts::plan_all_packed(&scanned)?;
     for kp in &plan.kernels {
         for w in &kp.warnings {
             ui.warn(&format!("{}: {w}", kp.name));
         }
     }
+    let jobs = args
+        .jobs
+        .map(usize::from)
+        .or(manifest_jobs)
+        .unwrap_or_else(|| scanned.len().clamp(1, DEFAULT_MAX_JOBS));
     let opts = RunOptions {
         keep_project: args.keep_project,
         no_logs: args.no_logs,
         build_only,
+        preflight: !args.skip_preflight,
+        jobs,
+        fail_fast: args.fail_fast,
     };
     let reporter = UiReporter::new(&cli.global, ui);
     let rt = aws::runtime()?;
+    let paths: Vec<std::path::PathBuf> = zips.iter().map(|z| z.0.clone()).collect();
+    let audit = aws::CallAudit::new(crate::ui::call_log(&cli.global)).enforcing(&plan);
     let result = rt.block_on(async {
         let cancel = Cancel::new();
         cancel.listen();
-        pipeline::run_all(
+        pipeline::run_release(
             &plan_target(cli, &plan),
-            &scanned,
-            &plan,
-            !args.skip_preflight,
+            pipeline::Release {
+                scanned: &scanned,
+                plan: &plan,
+                zips: &paths,
+            },
             &opts,
+            &audit,
             &reporter,
             &cancel,
         )
         .await
     });
     reporter.finish();
-    let summary = result?;
-    match ui.format {
-        OutputFormat::Json => ui.json(&summary),
-        OutputFormat::Text => ui.data(&summary.text()),
+    drop(zips);
+    let (summary, error) = match result {
+        Ok(s) => (Some(s), None),
+        Err((s, e)) => (s, Some(e)),
+    };
+    // The per-kernel report is printed whatever happened: a CI job reads it to see which
+    // kernel failed, in which step, and why.
+    if let Some(summary) = &summary {
+        match ui.format {
+            OutputFormat::Json => ui.json(summary),
+            OutputFormat::Text => ui.data(&summary.text()),
+        }
     }
-    Ok(())
+    match error {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 fn check_run(cli: &Cli, ui: &Ui, args: &RunCheckArgs) -> Result<(), Error> {
@@ -202,15 +237,39 @@ fn check_run(cli: &Cli, ui: &Ui, args: &RunCheckArgs) -> Result<(), Error> {
     let reporter = UiReporter::new(&cli.global, ui);
     let rt = aws::runtime()?;
     let t = plan_target(cli, &plan);
+    let audit = aws::CallAudit::new(crate::ui::call_log(&cli.global)).enforcing(&plan);
     let result = rt.block_on(async {
-        let cfg = aws::load(&t).await;
-        let clients = aws::Clients::new(&cfg, t.endpoint_overridden());
+        let mut clients = std::collections::BTreeMap::new();
+        let mut first = None;
+        for kp in &plan.kernels {
+            let region = &kp.resources.region;
+            if clients.contains_key(region) {
+                continue;
+            }
+            let rt = Target {
+                region: Some(region.clone()),
+                ..t.clone()
+            };
+            let cfg = aws::load(&rt).await;
+            clients.insert(
+                region.clone(),
+                aws::Clients::new(&cfg, rt.endpoint_overridden(), &audit),
+            );
+            first.get_or_insert(cfg);
+        }
+        let cfg = match first {
+            Some(c) => c,
+            None => aws::load(&t).await,
+        };
         pipeline::preflight::run(&cfg, &clients, &plan, args.strict, false, &reporter).await
     });
     reporter.finish();
     let pre = result?;
     ui.data(&permissions::render_check(&pre.permissions, ui.format));
-    Ok(())
+    match pre.verdict {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 fn display_dir(p: &Path) -> String {

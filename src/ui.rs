@@ -171,7 +171,7 @@ impl crate::pipeline::Reporter for UiReporter {
         self.line(&format!("{kernel}: {}: skipped, {why}", step.as_str()));
     }
 
-    fn bytes(&self, sent: u64, total: u64) {
+    fn bytes(&self, kernel: &str, sent: u64, total: u64) {
         match self.mode {
             Mode::Quiet => {}
             Mode::Plain => {
@@ -181,7 +181,10 @@ impl crate::pipeline::Reporter for UiReporter {
                     .last_percent
                     .swap(bucket, std::sync::atomic::Ordering::SeqCst);
                 if last != bucket {
-                    eprintln!("[{}] upload: {sent} of {total} bytes ({pct}%)", clock());
+                    eprintln!(
+                        "[{}] {kernel}: upload: {sent} of {total} bytes ({pct}%)",
+                        clock()
+                    );
                 }
             }
             Mode::Bars => {
@@ -189,10 +192,11 @@ impl crate::pipeline::Reporter for UiReporter {
                 let b = bar.get_or_insert_with(indicatif::ProgressBar::no_length);
                 b.set_style(
                     indicatif::ProgressStyle::with_template(
-                        "upload {wide_bar} {bytes}/{total_bytes} {bytes_per_sec}",
+                        "{msg} upload {wide_bar} {bytes}/{total_bytes} {bytes_per_sec}",
                     )
                     .expect("valid template"),
                 );
+                b.set_message(kernel.to_string());
                 b.set_length(total);
                 b.set_position(sent);
             }
@@ -206,9 +210,9 @@ impl crate::pipeline::Reporter for UiReporter {
         }
     }
 
-    fn log_line(&self, line: &str) {
+    fn log_line(&self, kernel: &str, line: &str) {
         if self.mode != Mode::Quiet {
-            self.line(&format!("  │ {line}"));
+            self.line(&format!("  {kernel} │ {line}"));
         }
     }
 
@@ -220,4 +224,12 @@ impl crate::pipeline::Reporter for UiReporter {
         };
         self.line(&format!("{tag} {message}"));
     }
+}
+
+/// With `--verbose`, a line on stderr for every AWS call as it is made.
+pub fn call_log(g: &GlobalArgs) -> Option<crate::aws::audit::CallLog> {
+    g.verbose.then(|| {
+        std::sync::Arc::new(|line: &str| eprintln!("[{}] {line}", clock()))
+            as crate::aws::audit::CallLog
+    })
 }

@@ -1042,3 +1042,101 @@ fn permissions_show_prints_every_document_and_fills_in_the_account() {
         .success()
         .stdout(predicate::str::contains("sagemaker:UpdateDomain"));
 }
+
+/// A manifest of two kernels in `dir`, with `extra` appended to `[defaults]`.
+fn two_kernel_manifest(dir: &Path, defaults_extra: &str, kernel_extra: &str) -> PathBuf {
+    for name in ["a", "b"] {
+        let d = dir.join(name);
+        fs::create_dir_all(&d).unwrap();
+        fs::write(d.join("Dockerfile"), "FROM scratch\nCOPY app.py /app.py\n").unwrap();
+        fs::write(d.join("app.py"), format!("print({name:?})\n")).unwrap();
+    }
+    let m = dir.join("kernel.toml");
+    fs::write(
+        &m,
+        format!(
+            "[defaults]\nrole = \"{ROLE}\"\ndomain-id = \"d-abcdefghijkl\"\nregion = \"eu-west-1\"\napp = \"jupyterlab\"\n{defaults_extra}\n\
+             [[kernel]]\nname = \"a\"\ncontext = \"a\"\n{kernel_extra}\n\
+             [[kernel]]\nname = \"b\"\ncontext = \"b\"\n"
+        ),
+    )
+    .unwrap();
+    m
+}
+
+#[test]
+fn region_flag_wins_over_the_manifest() {
+    let d = tempfile::tempdir().unwrap();
+    let m = two_kernel_manifest(d.path(), "", "");
+    let out = sm()
+        .args(["--output", "json", "--config", m.to_str().unwrap()])
+        .args(["--region", "us-west-2", "plan"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for k in plan["kernels"].as_array().unwrap() {
+        assert_eq!(k["resources"]["region"], "us-west-2");
+    }
+    // Without the flag the manifest's region stands, whatever AWS_REGION says.
+    let out = sm()
+        .env("AWS_REGION", "ap-south-1")
+        .args(["--output", "json", "--config", m.to_str().unwrap(), "plan"])
+        .output()
+        .unwrap();
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["kernels"][0]["resources"]["region"], "eu-west-1");
+}
+
+#[test]
+fn jobs_is_a_release_setting_checked_before_anything_runs() {
+    let d = tempfile::tempdir().unwrap();
+    let m = two_kernel_manifest(d.path(), "jobs = 0", "");
+    sm().args(["--config", m.to_str().unwrap(), "publish"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("jobs = 0: must be 1 to 64"));
+    let d = tempfile::tempdir().unwrap();
+    let m = two_kernel_manifest(d.path(), "", "jobs = 2");
+    sm().args(["--config", m.to_str().unwrap(), "plan"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("set it in [defaults]"));
+    let d = tempfile::tempdir().unwrap();
+    let m = two_kernel_manifest(d.path(), "jobs = 2", "");
+    sm().args(["--config", m.to_str().unwrap(), "plan"])
+        .assert()
+        .success();
+    sm().args(["--config", m.to_str().unwrap(), "publish", "--jobs", "0"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--jobs"));
+}
+
+#[test]
+fn a_user_profile_plan_writes_the_update_user_profile_body() {
+    let d = tempfile::tempdir().unwrap();
+    let m = two_kernel_manifest(d.path(), "", "user-profile = \"alice\"");
+    let out = d.path().join("out");
+    sm().args(["--config", m.to_str().unwrap(), "plan", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let a: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("a/domain-update.json")).unwrap()).unwrap();
+    assert_eq!(a["operation"], "UpdateUserProfile");
+    assert_eq!(a["request"]["UserProfileName"], "alice");
+    assert_eq!(
+        a["request"]["UserSettings"]["JupyterLabAppSettings"]["CustomImages"][0]["ImageName"],
+        "a"
+    );
+    assert!(a["request"].get("DefaultUserSettings").is_none());
+    let b: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("b/domain-update.json")).unwrap()).unwrap();
+    assert_eq!(b["operation"], "UpdateDomain");
+    assert!(b["request"]["DefaultUserSettings"].is_object());
+}

@@ -712,3 +712,507 @@ fn user_profile_gets_the_image_instead_of_the_domain_defaults() {
         "the domain defaults were changed"
     );
 }
+
+impl World {
+    /// A second Studio domain, in another region.
+    fn domain_in(&self, region: &str) -> String {
+        let conf = aws_sdk_sagemaker::config::Builder::from(&self.cfg)
+            .region(aws_sdk_sagemaker::config::Region::new(region.to_string()))
+            .build();
+        let sm = aws_sdk_sagemaker::Client::from_conf(conf);
+        let id = self.rt.block_on(async {
+            sm.create_domain()
+                .domain_name("studio-eu")
+                .auth_mode(aws_sdk_sagemaker::types::AuthMode::Iam)
+                .default_user_settings(
+                    aws_sdk_sagemaker::types::UserSettings::builder()
+                        .execution_role(ROLE_ARN)
+                        .build(),
+                )
+                .subnet_ids("subnet-12345678")
+                .vpc_id("vpc-12345678")
+                .send()
+                .await
+                .unwrap()
+                .domain_id()
+                .unwrap()
+                .to_string()
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            let d = self
+                .rt
+                .block_on(sm.describe_domain().domain_id(&id).send())
+                .unwrap();
+            if d.status().map(|s| s.as_str()) == Some("InService") {
+                return id;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("domain {id} never InService");
+    }
+
+    /// A kernel.toml for `kernels` of (name, app, region, domain, context).
+    fn manifest(&self, kernels: &[(&str, &str, &str, &str, &Path)]) -> PathBuf {
+        let mut text = format!("[defaults]\nrole = \"{ROLE_ARN}\"\n");
+        for (name, app, region, domain, ctx) in kernels {
+            text.push_str(&format!(
+                "\n[[kernel]]\nname = \"{name}\"\napp = \"{app}\"\nregion = \"{region}\"\ndomain-id = \"{domain}\"\ncontext = {:?}\n",
+                ctx.display().to_string()
+            ));
+            if *app == "kernel-gateway" {
+                text.push_str("kernel-specs = [{ name = \"python3\" }]\n");
+            }
+        }
+        let p = self.dir.path().join("kernel.toml");
+        fs::write(&p, text).unwrap();
+        p
+    }
+}
+
+fn artifact(dir: &Path, file: &str) -> Value {
+    serde_json::from_slice(&fs::read(dir.join(file)).unwrap()).unwrap()
+}
+
+#[test]
+fn a_release_of_three_kernels_in_two_regions_runs_the_plan_with_one_update_per_domain() {
+    let w = World::new();
+    let eu = w.domain_in("eu-west-1");
+    let (a, b, c) = (
+        w.context("rel-a", "1"),
+        w.context("rel-b", "1"),
+        w.context("rel-c", "1"),
+    );
+    let m = w.manifest(&[
+        ("rel-a", "jupyterlab", "us-east-1", &w.domain, &a),
+        ("rel-b", "kernel-gateway", "us-east-1", &w.domain, &b),
+        ("rel-c", "jupyterlab", "eu-west-1", &eu, &c),
+    ]);
+    let out = w.dir.path().join("plan-out");
+    let plan = w
+        .cmd()
+        .args([
+            "--output",
+            "json",
+            "--config",
+            m.to_str().unwrap(),
+            "plan",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let plan = json_out(&plan);
+
+    let n = w.sb.requests().len();
+    let o = w
+        .cmd()
+        .args([
+            "--output",
+            "json",
+            "--config",
+            m.to_str().unwrap(),
+            "publish",
+        ])
+        .output()
+        .unwrap();
+    let summary = json_out(&o);
+    let made = w.requests_since(n);
+
+    // Every kernel published, each in its own region.
+    for k in summary["kernels"].as_array().unwrap() {
+        assert_eq!(k["status"], "published", "{k}");
+    }
+    assert_eq!(summary["kernels"][2]["region"], "eu-west-1");
+    // One domain update per domain, in the domain's region, carrying all its kernels.
+    let updates: Vec<&Value> = made
+        .iter()
+        .filter(|r| r["operation"] == "UpdateDomain")
+        .collect();
+    assert_eq!(updates.len(), 2, "{updates:#?}");
+    let us = updates.iter().find(|r| r["region"] == "us-east-1").unwrap();
+    assert_eq!(us["params"]["DomainId"], json!(w.domain));
+    let names = |r: &Value, member: &str| -> Vec<String> {
+        r["params"]["DefaultUserSettings"][member]["CustomImages"]
+            .as_array()
+            .map(|l| {
+                l.iter()
+                    .map(|c| c["ImageName"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(names(us, "JupyterLabAppSettings"), vec!["rel-a"]);
+    assert_eq!(names(us, "KernelGatewayAppSettings"), vec!["rel-b"]);
+    let eu_update = updates.iter().find(|r| r["region"] == "eu-west-1").unwrap();
+    assert_eq!(eu_update["params"]["DomainId"], json!(eu));
+    assert_eq!(names(eu_update, "JupyterLabAppSettings"), vec!["rel-c"]);
+    assert_eq!(summary["domain_updates"].as_array().unwrap().len(), 2);
+
+    // The bodies sent are the plan's artifacts, call for call.
+    for (name, region) in [
+        ("rel-a", "us-east-1"),
+        ("rel-b", "us-east-1"),
+        ("rel-c", "eu-west-1"),
+    ] {
+        let sent = |op: &str, key: &str| -> Value {
+            let found: Vec<&Value> = made
+                .iter()
+                .filter(|r| r["operation"] == op && r["params"][key] == json!(name))
+                .collect();
+            assert_eq!(found.len(), 1, "{op} for {name}: {found:#?}");
+            assert_eq!(found[0]["region"], region, "{op} for {name}");
+            found[0]["params"].clone()
+        };
+        assert_eq!(
+            sent("CreateImageVersion", "ImageName"),
+            artifact(&out, &format!("{name}/create-image-version.json")),
+            "{name}"
+        );
+        assert_eq!(
+            sent("CreateAppImageConfig", "AppImageConfigName"),
+            artifact(&out, &format!("{name}/app-image-config.json")),
+            "{name}"
+        );
+        // The plan's entry for this kernel is in the update sent to its domain.
+        let planned = artifact(&out, &format!("{name}/domain-update.json"));
+        let upd = if region == "us-east-1" { us } else { eu_update };
+        let settings = planned["request"]["DefaultUserSettings"]
+            .as_object()
+            .unwrap();
+        for (member, v) in settings {
+            for entry in v["CustomImages"].as_array().unwrap() {
+                let list = upd["params"]["DefaultUserSettings"][member]["CustomImages"]
+                    .as_array()
+                    .unwrap();
+                assert!(list.contains(entry), "{name}: {entry} not in {list:?}");
+            }
+        }
+    }
+
+    // Every (service, operation) made by the caller is one the Plan declares for the caller.
+    let mut declared = std::collections::BTreeSet::new();
+    let mut build_role = std::collections::BTreeSet::new();
+    for k in plan["kernels"].as_array().unwrap() {
+        for s in k["steps"].as_array().unwrap() {
+            for c in s["calls"].as_array().unwrap() {
+                let key = (
+                    c["service"].as_str().unwrap().to_string(),
+                    c["operation"].as_str().unwrap().to_string(),
+                );
+                if c["principal"] == "caller" {
+                    declared.insert(key);
+                } else {
+                    build_role.insert(key);
+                }
+            }
+        }
+    }
+    for r in &made {
+        let key = (
+            r["service"].as_str().unwrap_or("").to_string(),
+            r["operation"].as_str().unwrap_or("").to_string(),
+        );
+        assert!(
+            declared.contains(&key),
+            "call {key:?} is not declared by the plan"
+        );
+    }
+    // What the buildspec does as the build role (log in, push, write logs, read the
+    // context) is declared for the build role.
+    let spec = fs::read_to_string(out.join("rel-a/buildspec.yml")).unwrap();
+    assert!(spec.contains("aws ecr get-login-password") && spec.contains("docker push"));
+    for (svc, op) in [
+        ("ecr", "GetAuthorizationToken"),
+        ("ecr", "PutImage"),
+        ("ecr", "InitiateLayerUpload"),
+        ("logs", "PutLogEvents"),
+        ("s3", "GetObject"),
+    ] {
+        assert!(
+            build_role.contains(&(svc.to_string(), op.to_string())),
+            "the build role's {svc}:{op} is not declared: {build_role:?}"
+        );
+    }
+
+    // Again: nothing is built, registered or updated; --verbose names every call.
+    let n = w.sb.requests().len();
+    let o = w
+        .cmd()
+        .args([
+            "--verbose",
+            "--output",
+            "json",
+            "--config",
+            m.to_str().unwrap(),
+            "publish",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    let again = json_out(&o);
+    assert!(stderr.contains("aws: ecr:DescribeImages"), "{stderr}");
+    assert!(stderr.contains("aws: sagemaker:DescribeDomain"), "{stderr}");
+    let made = w.requests_since(n);
+    for op in [
+        "StartBuild",
+        "CreateImageVersion",
+        "UpdateDomain",
+        "PutObject",
+    ] {
+        assert_eq!(World::ops(&made, op), 0, "{op} on an unchanged release");
+    }
+    assert!(again["domain_updates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["sent"] == false));
+}
+
+#[test]
+fn a_failing_kernel_does_not_stop_the_others_and_is_reported_with_its_step() {
+    let w = World::new();
+    let good = w.context("rel-good", "1");
+    let bad = w.context("rel-bad", "1");
+    fs::write(
+        bad.join("Dockerfile"),
+        "FROM public.ecr.aws/docker/library/python:3.12-slim\nCOPY missing.txt /missing.txt\n",
+    )
+    .unwrap();
+    let m = w.manifest(&[
+        ("rel-good", "jupyterlab", "us-east-1", &w.domain, &good),
+        ("rel-bad", "jupyterlab", "us-east-1", &w.domain, &bad),
+    ]);
+    let o = w
+        .cmd()
+        .args([
+            "--output",
+            "json",
+            "--config",
+            m.to_str().unwrap(),
+            "publish",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    // The JSON report is printed although the release failed.
+    let summary: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let by_name = |n: &str| {
+        summary["kernels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["name"] == n)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by_name("rel-good")["status"], "published");
+    let bad_k = by_name("rel-bad");
+    assert_eq!(bad_k["status"], "failed");
+    assert_eq!(bad_k["error"]["step"], "build");
+    assert!(
+        bad_k["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing.txt"),
+        "{bad_k}"
+    );
+    assert!(stderr.contains("1 of 2 kernels failed"), "{stderr}");
+    assert!(
+        stderr.contains("last ") && stderr.contains("log lines"),
+        "{stderr}"
+    );
+    assert_eq!(w.custom_images("jl"), vec!["rel-good".to_string()]);
+    assert!(!w.project_exists("sagemaker-studio-rel-bad"));
+    assert!(!w.project_exists("sagemaker-studio-rel-good"));
+}
+
+#[test]
+fn an_aws_refusal_is_reported_with_its_code_operation_and_request_id() {
+    let w = World::new();
+    w.sb.post("/_sandbox/faults", r#"{"inservice_app": true}"#);
+    let o = w.publish("refused", &w.context("refused", "1"), "jupyterlab", &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let k = &summary["kernels"][0];
+    assert_eq!(k["status"], "failed");
+    assert_eq!(k["error"]["step"], "domain-attach");
+    assert_eq!(k["error"]["aws"]["service"], "sagemaker");
+    assert_eq!(k["error"]["aws"]["operation"], "UpdateDomain");
+    assert_eq!(k["error"]["aws"]["kind"], "service");
+    assert_eq!(k["error"]["aws"]["code"], "ValidationException");
+    assert!(k["error"]["aws"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("InService App"));
+    // The version was created before the refusal: a re-run only attaches.
+    assert!(k["image_version"].as_i64().is_some(), "{k}");
+}
+
+impl World {
+    /// `sm-kernel --config MANIFEST publish` as a child process, to signal it.
+    fn spawn_release(&self, manifest: &Path) -> std::process::Child {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("sm-kernel"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .args(["--endpoint-url", &self.sb.url, "--output", "json"])
+            .arg("--config")
+            .arg(manifest)
+            .arg("publish")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Waits until `n` builds have started.
+    fn wait_builds_started(&self, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let started = self
+                .sb
+                .requests()
+                .iter()
+                .filter(|r| r["operation"] == "StartBuild" && r["status"] == 200)
+                .count();
+            if started >= n {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "only {started} of {n} builds started"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn build_statuses(&self) -> Vec<String> {
+        let cb = aws_sdk_codebuild::Client::new(&self.cfg);
+        let ids = self
+            .rt
+            .block_on(cb.list_builds().send())
+            .map(|o| o.ids().to_vec())
+            .unwrap_or_default();
+        self.rt
+            .block_on(cb.batch_get_builds().set_ids(Some(ids)).send())
+            .unwrap()
+            .builds()
+            .iter()
+            .map(|b| b.build_status().unwrap().as_str().to_string())
+            .collect()
+    }
+}
+
+#[test]
+fn ctrl_c_stops_every_build_of_a_release_and_says_what_each_kernel_was_left_as() {
+    let w = World::new();
+    w.sb.post("/_sandbox/config", r#"{"build_seconds": 60}"#);
+    let (a, b) = (w.context("int-a", "1"), w.context("int-b", "1"));
+    let m = w.manifest(&[
+        ("int-a", "jupyterlab", "us-east-1", &w.domain, &a),
+        ("int-b", "kernel-gateway", "us-east-1", &w.domain, &b),
+    ]);
+    let child = w.spawn_release(&m);
+    w.wait_builds_started(2);
+    std::thread::sleep(Duration::from_millis(1000));
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let statuses = w.build_statuses();
+    assert_eq!(statuses, vec!["STOPPED", "STOPPED"], "{stderr}");
+    assert_eq!(
+        w.sb.requests()
+            .iter()
+            .filter(|r| r["operation"] == "StopBuild")
+            .count(),
+        2
+    );
+    for k in ["int-a", "int-b"] {
+        assert!(
+            !w.project_exists(&format!("sagemaker-studio-{k}")),
+            "{stderr}"
+        );
+        assert!(stderr.contains(&format!("  {k}: build:")), "{stderr}");
+    }
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for k in summary["kernels"].as_array().unwrap() {
+        assert_eq!(k["status"], "stopped", "{k}");
+    }
+    assert!(w.custom_images("jl").is_empty() && w.custom_images("kg").is_empty());
+}
+
+#[test]
+fn a_release_killed_mid_build_is_finished_by_the_next_run() {
+    let w = World::new();
+    w.sb.post("/_sandbox/config", r#"{"build_seconds": 8}"#);
+    let a = w.context("kill-a", "1");
+    let m = w.manifest(&[("kill-a", "jupyterlab", "us-east-1", &w.domain, &a)]);
+    let mut child = w.spawn_release(&m);
+    w.wait_builds_started(1);
+    // SIGKILL: no cleanup at all; the project and the running build are left behind.
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(w.project_exists("sagemaker-studio-kill-a"));
+    w.sb.post("/_sandbox/config", r#"{"build_seconds": 2}"#);
+    let o = w
+        .cmd()
+        .args([
+            "--output",
+            "json",
+            "--config",
+            m.to_str().unwrap(),
+            "publish",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    let summary = json_out(&o);
+    assert_eq!(summary["kernels"][0]["status"], "published");
+    assert!(stderr.contains("left by an earlier run"), "{stderr}");
+    assert!(!w.project_exists("sagemaker-studio-kill-a"));
+    assert_eq!(w.custom_images("jl"), vec!["kill-a".to_string()]);
+}
+
+#[test]
+fn two_releases_at_once_into_one_domain_keep_each_others_images() {
+    let w = World::new();
+    let (a, b) = (w.context("conc-a", "1"), w.context("conc-b", "1"));
+    let ma = w.dir.path().join("a.toml");
+    let mb = w.dir.path().join("b.toml");
+    fs::rename(
+        w.manifest(&[("conc-a", "jupyterlab", "us-east-1", &w.domain, &a)]),
+        &ma,
+    )
+    .unwrap();
+    fs::rename(
+        w.manifest(&[("conc-b", "jupyterlab", "us-east-1", &w.domain, &b)]),
+        &mb,
+    )
+    .unwrap();
+    let (pa, pb) = (w.spawn_release(&ma), w.spawn_release(&mb));
+    for p in [pa, pb] {
+        let out = p.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut images = w.custom_images("jl");
+    images.sort();
+    assert_eq!(images, vec!["conc-a".to_string(), "conc-b".to_string()]);
+}

@@ -5,6 +5,7 @@ use aws_sdk_iam::Client as IamClient;
 use aws_sdk_sts::Client as StsClient;
 
 use super::{describe, is_access_denied};
+use crate::error::Error;
 
 /// A read that may be refused: the check names a refused source instead of failing.
 pub enum Read<T> {
@@ -25,7 +26,7 @@ pub struct Role {
 }
 
 /// An error that stops the check (not a permission refusal).
-pub type Failure = String;
+pub type Failure = crate::error::Error;
 
 impl Iam {
     pub fn new(cfg: &SdkConfig) -> Iam {
@@ -39,17 +40,19 @@ impl Iam {
     pub async fn caller_arn(&self) -> Result<String, Failure> {
         let out =
             self.sts.get_caller_identity().send().await.map_err(|e| {
-                describe("sts:GetCallerIdentity (are your AWS credentials set?)", &e)
+                Error::aws("sts:GetCallerIdentity (are your AWS credentials set?)", &e)
             })?;
         out.arn()
             .map(str::to_string)
-            .ok_or_else(|| "sts:GetCallerIdentity returned no ARN".to_string())
+            .ok_or_else(|| Error::failed("sts:GetCallerIdentity returned no ARN"))
     }
 
     pub async fn get_role(&self, name: &str) -> Result<Read<Role>, Failure> {
         match self.iam.get_role().role_name(name).send().await {
             Ok(out) => {
-                let role = out.role().ok_or("iam:GetRole returned no role")?;
+                let role = out
+                    .role()
+                    .ok_or_else(|| Error::failed("iam:GetRole returned no role"))?;
                 Ok(Read::Ok(Role {
                     arn: role.arn().to_string(),
                     name: role.role_name().to_string(),
@@ -66,11 +69,11 @@ impl Iam {
                     .as_service_error()
                     .is_some_and(|s| s.is_no_such_entity_exception());
                 if no_such {
-                    Err(format!(
-                        "role {name:?} does not exist in this account; check --role (the execution role's ARN)"
-                    ))
+                    Err(Error::input(format!(
+                        "role: {name:?} does not exist in this account; check role / --role (the execution role's ARN)"
+                    )))
                 } else {
-                    Err(describe("iam:GetRole", &e))
+                    Err(Error::aws("iam:GetRole", &e))
                 }
             }
         }
@@ -95,7 +98,7 @@ impl Iam {
             Err(e) if is_access_denied(&e) => {
                 return Ok(Read::Denied(describe("iam:ListRolePolicies", &e)))
             }
-            Err(e) => return Err(describe("iam:ListRolePolicies", &e)),
+            Err(e) => return Err(Error::aws("iam:ListRolePolicies", &e)),
         };
         let mut docs = Vec::new();
         for name in names {
@@ -111,7 +114,7 @@ impl Iam {
                 Err(e) if is_access_denied(&e) => {
                     return Ok(Read::Denied(describe("iam:GetRolePolicy", &e)))
                 }
-                Err(e) => return Err(describe("iam:GetRolePolicy", &e)),
+                Err(e) => return Err(Error::aws("iam:GetRolePolicy", &e)),
             }
         }
         Ok(Read::Ok(docs))
@@ -133,7 +136,7 @@ impl Iam {
             Err(e) if is_access_denied(&e) => {
                 return Ok(Read::Denied(describe("iam:ListAttachedRolePolicies", &e)))
             }
-            Err(e) => return Err(describe("iam:ListAttachedRolePolicies", &e)),
+            Err(e) => return Err(Error::aws("iam:ListAttachedRolePolicies", &e)),
         };
         let arns = attached
             .iter()
@@ -149,11 +152,11 @@ impl Iam {
                 .policy()
                 .and_then(|p| p.default_version_id())
                 .map(str::to_string)
-                .ok_or_else(|| format!("iam:GetPolicy {arn}: no default version"))?,
+                .ok_or_else(|| Error::failed(format!("iam:GetPolicy {arn}: no default version")))?,
             Err(e) if is_access_denied(&e) => {
                 return Ok(Read::Denied(describe("iam:GetPolicy", &e)))
             }
-            Err(e) => return Err(describe(&format!("iam:GetPolicy {arn}"), &e)),
+            Err(e) => return Err(Error::aws(&format!("iam:GetPolicy {arn}"), &e)),
         };
         match self
             .iam
@@ -167,12 +170,14 @@ impl Iam {
                 o.policy_version()
                     .and_then(|v| v.document())
                     .map(str::to_string)
-                    .ok_or_else(|| format!("iam:GetPolicyVersion {arn}: no document"))?,
+                    .ok_or_else(|| {
+                        Error::failed(format!("iam:GetPolicyVersion {arn}: no document"))
+                    })?,
             )),
             Err(e) if is_access_denied(&e) => {
                 Ok(Read::Denied(describe("iam:GetPolicyVersion", &e)))
             }
-            Err(e) => Err(describe(&format!("iam:GetPolicyVersion {arn}"), &e)),
+            Err(e) => Err(Error::aws(&format!("iam:GetPolicyVersion {arn}"), &e)),
         }
     }
 
@@ -184,7 +189,7 @@ impl Iam {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| describe("iam:UpdateAssumeRolePolicy", &e))
+            .map_err(|e| Error::aws("iam:UpdateAssumeRolePolicy", &e))
     }
 
     pub async fn put_inline(&self, role: &str, name: &str, document: &str) -> Result<(), Failure> {
@@ -196,7 +201,7 @@ impl Iam {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| describe("iam:PutRolePolicy", &e))
+            .map_err(|e| Error::aws("iam:PutRolePolicy", &e))
     }
 }
 

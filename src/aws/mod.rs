@@ -1,7 +1,10 @@
 //! Thin adapters over the aws-sdk clients, all built from one `SdkConfig` so credentials,
 //! region, profile, endpoint and retry policy are decided in one place.
 
+pub mod audit;
 pub mod iam;
+
+pub use audit::CallAudit;
 
 /// The service clients a publish uses, built once from one configuration.
 #[derive(Clone)]
@@ -14,17 +17,34 @@ pub struct Clients {
 }
 
 impl Clients {
-    pub fn new(cfg: &SdkConfig, endpoint_overridden: bool) -> Clients {
+    pub fn new(cfg: &SdkConfig, endpoint_overridden: bool, audit: &CallAudit) -> Clients {
         // Emulators answer on localhost, where BUCKET.localhost does not resolve.
         let s3 = aws_sdk_s3::config::Builder::from(cfg)
             .force_path_style(endpoint_overridden)
+            .interceptor(audit.clone())
             .build();
         Clients {
             s3: aws_sdk_s3::Client::from_conf(s3),
-            ecr: aws_sdk_ecr::Client::new(cfg),
-            codebuild: aws_sdk_codebuild::Client::new(cfg),
-            logs: aws_sdk_cloudwatchlogs::Client::new(cfg),
-            sagemaker: aws_sdk_sagemaker::Client::new(cfg),
+            ecr: aws_sdk_ecr::Client::from_conf(
+                aws_sdk_ecr::config::Builder::from(cfg)
+                    .interceptor(audit.clone())
+                    .build(),
+            ),
+            codebuild: aws_sdk_codebuild::Client::from_conf(
+                aws_sdk_codebuild::config::Builder::from(cfg)
+                    .interceptor(audit.clone())
+                    .build(),
+            ),
+            logs: aws_sdk_cloudwatchlogs::Client::from_conf(
+                aws_sdk_cloudwatchlogs::config::Builder::from(cfg)
+                    .interceptor(audit.clone())
+                    .build(),
+            ),
+            sagemaker: aws_sdk_sagemaker::Client::from_conf(
+                aws_sdk_sagemaker::config::Builder::from(cfg)
+                    .interceptor(audit.clone())
+                    .build(),
+            ),
         }
     }
 }

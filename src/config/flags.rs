@@ -118,5 +118,6 @@ pub(super) fn settings_from_flags(f: &KernelArgs) -> Result<Settings, Error> {
         region: None,
         // --endpoint-url is global (one per run); `aws::Target` applies it over this key.
         endpoint_url: None,
+        jobs: None,
     })
 }

@@ -51,6 +51,8 @@ pub struct Settings {
     pub region: Option<String>,
     /// Where AWS calls go instead of AWS (a local emulator such as the demo sandbox).
     pub endpoint_url: Option<String>,
+    /// Release-wide, `[defaults]` only: how many kernels build at once.
+    pub jobs: Option<i64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -129,6 +131,7 @@ impl Settings {
             vpc,
             region,
             endpoint_url,
+            jobs,
         } = over;
         take(&mut self.name, name);
         take(&mut self.context, context);
@@ -155,6 +158,7 @@ impl Settings {
         take(&mut self.registries, registries);
         take(&mut self.region, region);
         take(&mut self.endpoint_url, endpoint_url);
+        take(&mut self.jobs, jobs);
         if let Some(ContainerSetting {
             entrypoint,
             arguments,
@@ -294,6 +298,7 @@ tags = { T = "1" }
 registries = ["g"]
 region = "eu-west-1"
 endpoint-url = "http://127.0.0.1:5199"
+jobs = 2
 container = { entrypoint = ["e"], arguments = ["a"], environment = { E = "1" } }
 vpc = { id = "v", subnets = ["s"], security-groups = ["g"] }
 "#,

@@ -31,7 +31,7 @@ pub const DEFAULT_KERNEL_SPEC: &str = "python3";
 
 /// The Studio app that runs the image; each has its own AppImageConfig member and its own
 /// `CustomImages` list in the domain settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum App {
     KernelGateway,
@@ -156,6 +156,8 @@ pub struct Inputs<'a> {
 pub struct Resolved {
     pub manifest: Option<PathBuf>,
     pub kernels: Vec<Kernel>,
+    /// `jobs` from `[defaults]`.
+    pub jobs: Option<usize>,
 }
 
 pub fn resolve(inputs: &Inputs) -> Result<Resolved, Error> {
@@ -166,9 +168,9 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved, Error> {
             p.is_file().then_some(p)
         }
     };
-    let mut tables = match &manifest_path {
+    let (mut tables, jobs) = match &manifest_path {
         Some(path) => manifest_kernels(path)?,
-        None => vec![(None, Settings::default())],
+        None => (vec![(None, Settings::default())], None),
     };
 
     if !inputs.selected.is_empty() {
@@ -218,8 +220,10 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved, Error> {
     let mut kernels = Vec::with_capacity(tables.len());
     for (_, mut settings) in tables {
         settings.overlay(&flag_settings);
-        if settings.region.is_none() {
-            settings.region = inputs.global.region.clone();
+        // --region (or SM_KERNEL_REGION) is a flag: it wins over the manifest, as every
+        // flag does; AWS_REGION is only the fallback `finish` reads.
+        if let Some(r) = &inputs.global.region {
+            settings.region = Some(r.clone());
         }
         kernels.push(finish(settings)?);
     }
@@ -236,14 +240,34 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved, Error> {
     Ok(Resolved {
         manifest: manifest_path,
         kernels,
+        jobs,
     })
 }
 
 /// Loads the manifest and returns each kernel's settings with `[defaults]` under them and
 /// relative paths made relative to the manifest's folder (not the shell's), so `--config
 /// sub/kernel.toml` works from anywhere.
-fn manifest_kernels(path: &Path) -> Result<Vec<(Option<String>, Settings)>, Error> {
+type Tables = Vec<(Option<String>, Settings)>;
+
+fn manifest_kernels(path: &Path) -> Result<(Tables, Option<usize>), Error> {
     let manifest = Manifest::load(path)?;
+    let jobs = match manifest.defaults.jobs {
+        None => None,
+        Some(n @ 1..=64) => Some(n as usize),
+        Some(n) => {
+            return Err(Error::input(format!(
+                "{}: [defaults] jobs = {n}: must be 1 to 64 (how many kernels build at once)",
+                path.display()
+            )))
+        }
+    };
+    if let Some(k) = manifest.kernels.iter().find(|k| k.jobs.is_some()) {
+        return Err(Error::input(format!(
+            "{}: jobs is set in [[kernel]] {:?}; it applies to the whole release, so set it in [defaults]",
+            path.display(),
+            k.name.as_deref().unwrap_or("?")
+        )));
+    }
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let base = if base.as_os_str().is_empty() {
         PathBuf::from(".")
@@ -284,5 +308,5 @@ fn manifest_kernels(path: &Path) -> Result<Vec<(Option<String>, Settings)>, Erro
         // Compose and `docker buildx bake` do.
         out.push((Some(name), s));
     }
-    Ok(out)
+    Ok((out, jobs))
 }

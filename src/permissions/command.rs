@@ -364,13 +364,13 @@ pub fn apply(args: &ApplyArgs, target: &Target) -> Result<String, Error> {
     rt.block_on(async {
         let cfg = aws::load(target).await;
         let iam = Iam::new(&cfg);
-        let role = match iam.get_role(&name).await.map_err(Error::input)? {
+        let role = match iam.get_role(&name).await? {
             Read::Ok(r) => r,
             Read::Denied(why) => {
                 return Err(Error::failed(format!("cannot read role {name}: {why}")))
             }
         };
-        let inline = match iam.inline_policies(&name).await.map_err(Error::failed)? {
+        let inline = match iam.inline_policies(&name).await? {
             Read::Ok(v) => v,
             Read::Denied(why) => {
                 return Err(Error::failed(format!(
@@ -392,10 +392,10 @@ pub fn apply(args: &ApplyArgs, target: &Target) -> Result<String, Error> {
             return Ok(out);
         }
         if let Some(t) = &plan.new_trust {
-            iam.update_trust(&name, t).await.map_err(Error::failed)?;
+            iam.update_trust(&name, t).await?;
         }
         for (n, doc) in &plan.inline {
-            iam.put_inline(&name, n, doc).await.map_err(Error::failed)?;
+            iam.put_inline(&name, n, doc).await?;
         }
         out.push_str("applied\n");
         Ok(out)

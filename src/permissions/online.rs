@@ -70,11 +70,7 @@ async fn simulate(
             }
         })
         .collect();
-    match iam
-        .simulate(principal, &requests)
-        .await
-        .map_err(Error::failed)?
-    {
+    match iam.simulate(principal, &requests).await? {
         Read::Ok(answers) => {
             described.push(format!("{principal}: decided by IAM's policy simulator"));
             let mut out = BTreeMap::new();
@@ -125,7 +121,7 @@ async fn read_policies(
             ))
         })
     };
-    match iam.inline_policies(role).await.map_err(Error::failed)? {
+    match iam.inline_policies(role).await? {
         Read::Ok(docs) => {
             described.push(format!(
                 "role {role}: {} inline polic{} read",
@@ -142,10 +138,10 @@ async fn read_policies(
                 .push(format!("the inline policies of role {role} (not readable)"));
         }
     }
-    match iam.attached_policies(role).await.map_err(Error::failed)? {
+    match iam.attached_policies(role).await? {
         Read::Ok(arns) => {
             for arn in arns {
-                match iam.managed_policy(&arn).await.map_err(Error::failed)? {
+                match iam.managed_policy(&arn).await? {
                     Read::Ok(text) => {
                         described.push(format!("role {role}: managed policy {arn} read"));
                         set.identity.push(parse(&arn, &text)?);
@@ -175,10 +171,10 @@ async fn read_policies(
 /// Builds the check's sources for the execution role `role_arn` and the Plan's `calls`.
 pub async fn sources(iam: &Iam, role_arn: &str, calls: &[&Call]) -> Result<Sources, Error> {
     let mut described = Vec::new();
-    let caller = iam.caller_arn().await.map_err(Error::failed)?;
+    let caller = iam.caller_arn().await?;
     described.push(format!("caller: {caller}"));
     let name = role_name(role_arn);
-    let (trust, boundary_arn) = match iam.get_role(name).await.map_err(Error::input)? {
+    let (trust, boundary_arn) = match iam.get_role(name).await? {
         Read::Ok(role) => {
             described.push(format!("execution role: {}", role.arn));
             let trust = match role.trust_policy.as_deref().map(PolicyDocument::parse) {
@@ -192,7 +188,7 @@ pub async fn sources(iam: &Iam, role_arn: &str, calls: &[&Call]) -> Result<Sourc
     };
     let mut role = read_policies(iam, name, &mut described).await?;
     if let Some(arn) = boundary_arn {
-        match iam.managed_policy(&arn).await.map_err(Error::failed)? {
+        match iam.managed_policy(&arn).await? {
             Read::Ok(text) => {
                 described.push(format!("permissions boundary {arn} read"));
                 role.boundary = Some(NamedPolicy::parse(arn.clone(), &text).map_err(|e| {

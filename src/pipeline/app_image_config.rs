@@ -9,7 +9,7 @@ use aws_sdk_sagemaker::types::{
 
 use super::image::tags;
 use super::Reporter;
-use crate::aws::{describe, Clients};
+use crate::aws::Clients;
 use crate::config::{App, Kernel};
 use crate::error::Error;
 use crate::plan::steps::{Builder, Step};
@@ -122,7 +122,7 @@ pub async fn ensure_app_image_config(
             };
             call.send()
                 .await
-                .map_err(|e| Error::failed(describe("sagemaker:UpdateAppImageConfig", &e)))?;
+                .map_err(|e| Error::aws("sagemaker:UpdateAppImageConfig", &e))?;
             Ok(true)
         }
         Err(e)
@@ -146,13 +146,10 @@ pub async fn ensure_app_image_config(
             };
             call.send()
                 .await
-                .map_err(|e| Error::failed(describe("sagemaker:CreateAppImageConfig", &e)))?;
+                .map_err(|e| Error::aws("sagemaker:CreateAppImageConfig", &e))?;
             Ok(true)
         }
-        Err(e) => Err(Error::failed(describe(
-            "sagemaker:DescribeAppImageConfig",
-            &e,
-        ))),
+        Err(e) => Err(Error::aws("sagemaker:DescribeAppImageConfig", &e)),
     }
 }
 

@@ -1,22 +1,57 @@
-//! Attaches the image to the Studio domain (or one user profile): insert or replace only
-//! this image's entry in the app's `CustomImages`, keep every other entry and every other
-//! setting of that app, send just that sub-structure, wait for InService, and read it back.
-//! A concurrent writer that dropped the entry is answered by retrying, with jitter.
+//! Attaches kernels to a Studio domain (or one user profile): every kernel of one release
+//! that goes to the same domain (or profile) is merged into ONE update, so a release waits
+//! for InService once, not once per kernel. Each kernel's entry is inserted or replaced in
+//! its app's `CustomImages`; every other entry and every other setting of that app is kept,
+//! only the changed app settings are sent, and the result is read back. A concurrent writer
+//! that dropped an entry is answered by retrying, with jitter.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 use aws_sdk_sagemaker::types::{
-    CodeEditorAppSettings, CustomImage, DomainStatus, JupyterLabAppSettings,
+    AppStatus, CodeEditorAppSettings, CustomImage, DomainStatus, JupyterLabAppSettings,
     KernelGatewayAppSettings, UserProfileStatus, UserSettings,
 };
+use serde_json::{json, Value};
 
+use super::cancel::Deadline;
 use super::{jitter, Backoff, Cancel, Reporter};
-use crate::aws::{describe, Clients};
+use crate::aws::Clients;
 use crate::config::{App, Kernel};
 use crate::error::Error;
+use crate::plan::requests;
 use crate::plan::steps::{settings_path, Builder, Step};
 use crate::plan::Resources;
 use crate::plan::StepId;
 
 const ATTEMPTS: u32 = 5;
+/// A domain update takes a minute or two; one that has not settled in this long is stuck.
+const DOMAIN_WAIT: Duration = Duration::from_secs(30 * 60);
+
+/// Where an attach group writes: the domain's defaults or one user profile.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AttachKey {
+    pub region: String,
+    pub domain_id: String,
+    pub user_profile: Option<String>,
+}
+
+impl AttachKey {
+    pub fn of(k: &Kernel) -> AttachKey {
+        AttachKey {
+            region: k.region.clone(),
+            domain_id: k.domain_id.clone(),
+            user_profile: k.user_profile.clone(),
+        }
+    }
+
+    fn label(&self) -> String {
+        match &self.user_profile {
+            Some(p) => format!("user profile {p} of domain {}", self.domain_id),
+            None => format!("domain {}", self.domain_id),
+        }
+    }
+}
 
 /// The app's current custom images in these settings.
 fn custom_images(settings: Option<&UserSettings>, app: App) -> Vec<CustomImage> {
@@ -35,28 +70,37 @@ fn custom_images(settings: Option<&UserSettings>, app: App) -> Vec<CustomImage> 
     .unwrap_or_default()
 }
 
-/// `current` with this image's entry inserted or replaced in place.
-pub fn merged(current: &[CustomImage], k: &Kernel) -> Vec<CustomImage> {
-    let entry = CustomImage::builder()
-        .image_name(&k.name)
-        .app_image_config_name(&k.app_image_config)
-        .build();
-    let mut out = Vec::with_capacity(current.len() + 1);
-    let mut placed = false;
-    for img in current {
-        if img.image_name() == Some(k.name.as_str()) {
-            if !placed {
-                out.push(entry.clone());
-                placed = true;
+fn to_json(images: &[CustomImage]) -> Vec<Value> {
+    images
+        .iter()
+        .map(|c| {
+            let mut v = json!({
+                "ImageName": c.image_name(),
+                "AppImageConfigName": c.app_image_config_name(),
+            });
+            if let Some(n) = c.image_version_number() {
+                v["ImageVersionNumber"] = json!(n);
             }
-        } else {
-            out.push(img.clone());
-        }
-    }
-    if !placed {
-        out.push(entry);
-    }
-    out
+            v
+        })
+        .collect()
+}
+
+fn from_json(images: &[Value]) -> Vec<CustomImage> {
+    images
+        .iter()
+        .map(|v| {
+            CustomImage::builder()
+                .set_image_name(v["ImageName"].as_str().map(str::to_string))
+                .set_app_image_config_name(v["AppImageConfigName"].as_str().map(str::to_string))
+                .set_image_version_number(
+                    v.get("ImageVersionNumber")
+                        .and_then(Value::as_i64)
+                        .map(|n| n as i32),
+                )
+                .build()
+        })
+        .collect()
 }
 
 fn is_attached(current: &[CustomImage], k: &Kernel) -> bool {
@@ -67,96 +111,89 @@ fn is_attached(current: &[CustomImage], k: &Kernel) -> bool {
     })
 }
 
-/// The update: only this app's settings, with every other member of them kept.
-fn update_settings(
-    settings: Option<&UserSettings>,
-    app: App,
-    images: Vec<CustomImage>,
-) -> UserSettings {
-    let b = UserSettings::builder();
-    match app {
-        App::KernelGateway => {
-            let mut a = settings
-                .and_then(|s| s.kernel_gateway_app_settings().cloned())
-                .unwrap_or_else(|| KernelGatewayAppSettings::builder().build());
-            a.custom_images = Some(images);
-            b.kernel_gateway_app_settings(a).build()
-        }
-        App::Jupyterlab => {
-            let mut a = settings
-                .and_then(|s| s.jupyter_lab_app_settings().cloned())
-                .unwrap_or_else(|| JupyterLabAppSettings::builder().build());
-            a.custom_images = Some(images);
-            b.jupyter_lab_app_settings(a).build()
-        }
-        App::CodeEditor => {
-            let mut a = settings
-                .and_then(|s| s.code_editor_app_settings().cloned())
-                .unwrap_or_else(|| CodeEditorAppSettings::builder().build());
-            a.custom_images = Some(images);
-            b.code_editor_app_settings(a).build()
-        }
+/// The SDK settings to send: each app of `body` (the one request body, built by
+/// `requests::domain_update`) gets its `CustomImages` from the body, and keeps every other
+/// member it has now, because UpdateDomain replaces a sub-structure it is given.
+fn update_settings(settings: Option<&UserSettings>, body: &Value) -> UserSettings {
+    let mut b = UserSettings::builder();
+    if let Some(list) = requests::custom_images_of(body, App::KernelGateway) {
+        let mut a = settings
+            .and_then(|s| s.kernel_gateway_app_settings().cloned())
+            .unwrap_or_else(|| KernelGatewayAppSettings::builder().build());
+        a.custom_images = Some(from_json(list));
+        b = b.kernel_gateway_app_settings(a);
     }
-}
-
-enum Target<'a> {
-    Domain,
-    Profile(&'a str),
+    if let Some(list) = requests::custom_images_of(body, App::Jupyterlab) {
+        let mut a = settings
+            .and_then(|s| s.jupyter_lab_app_settings().cloned())
+            .unwrap_or_else(|| JupyterLabAppSettings::builder().build());
+        a.custom_images = Some(from_json(list));
+        b = b.jupyter_lab_app_settings(a);
+    }
+    if let Some(list) = requests::custom_images_of(body, App::CodeEditor) {
+        let mut a = settings
+            .and_then(|s| s.code_editor_app_settings().cloned())
+            .unwrap_or_else(|| CodeEditorAppSettings::builder().build());
+        a.custom_images = Some(from_json(list));
+        b = b.code_editor_app_settings(a);
+    }
+    b.build()
 }
 
 /// Reads the settings once the domain (or profile) is InService.
 async fn read_settings(
     clients: &Clients,
-    k: &Kernel,
-    target: &Target<'_>,
+    key: &AttachKey,
+    who: &str,
     reporter: &dyn Reporter,
     cancel: &Cancel,
 ) -> Result<Option<UserSettings>, Error> {
     let mut backoff = Backoff::new(500, 5000);
+    let deadline = Deadline::after(DOMAIN_WAIT);
     let mut said = false;
     loop {
-        let (status, settings) = match target {
-            Target::Domain => {
+        let (status, settings) = match &key.user_profile {
+            None => {
                 let d = clients
                     .sagemaker
                     .describe_domain()
-                    .domain_id(&k.domain_id)
+                    .domain_id(&key.domain_id)
                     .send()
                     .await
                     .map_err(|e| {
                         if e.as_service_error().is_some_and(|s| s.is_resource_not_found()) {
                             Error::failed(format!(
                                 "Studio domain {} does not exist in {}; check domain-id (aws sagemaker list-domains)",
-                                k.domain_id, k.region
+                                key.domain_id, key.region
                             ))
                         } else {
-                            Error::failed(describe("sagemaker:DescribeDomain", &e))
+                            Error::aws("sagemaker:DescribeDomain", &e)
                         }
                     })?;
+                let ready = matches!(d.status(), Some(DomainStatus::InService));
                 let status = d
                     .status()
                     .map(|s| s.as_str().to_string())
                     .unwrap_or_default();
-                let ready = matches!(d.status(), Some(DomainStatus::InService));
                 (
                     if ready { None } else { Some(status) },
                     d.default_user_settings().cloned(),
                 )
             }
-            Target::Profile(name) => {
+            Some(name) => {
                 let p = clients
                     .sagemaker
                     .describe_user_profile()
-                    .domain_id(&k.domain_id)
-                    .user_profile_name(*name)
+                    .domain_id(&key.domain_id)
+                    .user_profile_name(name)
                     .send()
                     .await
-                    .map_err(|e| Error::failed(describe("sagemaker:DescribeUserProfile", &e)))?;
+                    .map_err(|e| Error::aws("sagemaker:DescribeUserProfile", &e))?;
+                let ready = matches!(p.status(), Some(UserProfileStatus::InService));
                 let status = p
                     .status()
                     .map(|s| s.as_str().to_string())
                     .unwrap_or_default();
-                let ready = matches!(p.status(), Some(UserProfileStatus::InService));
                 (
                     if ready { None } else { Some(status) },
                     p.user_settings().cloned(),
@@ -167,147 +204,225 @@ async fn read_settings(
             None => return Ok(settings),
             Some(s) if matches!(s.as_str(), "Pending" | "Updating") => {
                 if !said {
-                    reporter.step(&k.name, StepId::DomainAttach, &format!("waiting for domain {} ({s})", k.domain_id));
+                    reporter.step(who, StepId::DomainAttach, &format!("waiting for {} ({s})", key.label()));
                     said = true;
                 }
+                deadline.check(&format!("{} to be InService", key.label()))?;
             }
             Some(s) => {
                 return Err(Error::failed(format!(
-                    "domain {} is {s}; it must be InService to attach an image (see the domain in the SageMaker console)",
-                    k.domain_id
+                    "{} is {s}; it must be InService to attach an image (see the domain in the SageMaker console)",
+                    key.label()
                 )))
             }
         }
         if cancel.sleep(backoff.next()).await {
-            return Err(Error::Interrupted(
-                "interrupted while waiting for the domain; the image, version and app image config exist and a re-run will attach them".into(),
-            ));
+            return cancel.check(&format!(
+                "while waiting for {}; the images, versions and app image configs exist and a re-run will attach them",
+                key.label()
+            )).map(|_| None);
         }
     }
 }
 
-async fn inservice_apps(clients: &Clients, k: &Kernel) -> String {
-    match clients
+/// The apps that block a domain update, as the commands that delete them; empty when none
+/// runs (then the refusal was about something else and is reported as AWS gave it).
+async fn inservice_apps(clients: &Clients, key: &AttachKey) -> Vec<String> {
+    let Ok(out) = clients
         .sagemaker
         .list_apps()
-        .domain_id_equals(&k.domain_id)
+        .domain_id_equals(&key.domain_id)
         .send()
         .await
+    else {
+        return Vec::new();
+    };
+    out.apps()
+        .iter()
+        .filter(|a| matches!(a.status(), Some(AppStatus::InService)))
+        .map(|a| {
+            let owner = match (a.user_profile_name(), a.space_name()) {
+                (Some(u), _) => format!("--user-profile-name {u}"),
+                (_, Some(s)) => format!("--space-name {s}"),
+                _ => String::new(),
+            };
+            format!(
+                "aws sagemaker delete-app --domain-id {} {owner} --app-type {} --app-name {}",
+                key.domain_id,
+                a.app_type().map(|t| t.as_str()).unwrap_or("?"),
+                a.app_name().unwrap_or("?")
+            )
+        })
+        .collect()
+}
+
+/// How one UpdateDomain/UpdateUserProfile call failed.
+enum Refusal {
+    /// Another update of the domain is under way (ResourceInUse): wait and retry.
+    Busy,
+    Final(Error),
+}
+
+async fn send_update(
+    clients: &Clients,
+    key: &AttachKey,
+    update: UserSettings,
+) -> Result<(), Refusal> {
+    fn classify<E>(
+        call: &str,
+        e: aws_sdk_sagemaker::error::SdkError<E, aws_sdk_sagemaker::config::http::HttpResponse>,
+        busy: bool,
+    ) -> Refusal
+    where
+        E: aws_sdk_sagemaker::error::ProvideErrorMetadata + std::error::Error + 'static,
     {
-        Ok(out) => out
-            .apps()
-            .iter()
-            .filter(|a| a.status().is_some_and(|s| s.as_str() == "InService"))
-            .map(|a| {
-                let owner = match (a.user_profile_name(), a.space_name()) {
-                    (Some(u), _) => format!("--user-profile-name {u}"),
-                    (_, Some(s)) => format!("--space-name {s}"),
-                    _ => String::new(),
-                };
-                format!(
-                    "aws sagemaker delete-app --domain-id {} {owner} --app-type {} --app-name {}",
-                    k.domain_id,
-                    a.app_type().map(|t| t.as_str()).unwrap_or("?"),
-                    a.app_name().unwrap_or("?")
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n  "),
-        Err(_) => String::new(),
+        if busy {
+            Refusal::Busy
+        } else {
+            Refusal::Final(Error::aws(call, &e))
+        }
+    }
+    match &key.user_profile {
+        None => clients
+            .sagemaker
+            .update_domain()
+            .domain_id(&key.domain_id)
+            .default_user_settings(update)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                let busy = e.as_service_error().is_some_and(|s| s.is_resource_in_use());
+                classify("sagemaker:UpdateDomain", e, busy)
+            }),
+        Some(name) => clients
+            .sagemaker
+            .update_user_profile()
+            .domain_id(&key.domain_id)
+            .user_profile_name(name)
+            .user_settings(update)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                let busy = e.as_service_error().is_some_and(|s| s.is_resource_in_use());
+                classify("sagemaker:UpdateUserProfile", e, busy)
+            }),
     }
 }
 
-/// Returns false when the entry was already there (nothing sent).
-pub async fn attach(
+/// Attaches every kernel of one [`AttachKey`] with one update. Returns false when every
+/// entry was already there (nothing sent).
+pub async fn attach_group(
     clients: &Clients,
-    k: &Kernel,
+    key: &AttachKey,
+    kernels: &[&Kernel],
     reporter: &dyn Reporter,
     cancel: &Cancel,
 ) -> Result<bool, Error> {
-    let target = match &k.user_profile {
-        Some(p) => Target::Profile(p),
-        None => Target::Domain,
+    let who = kernels
+        .iter()
+        .map(|k| k.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let apps: Vec<App> = {
+        let mut a: Vec<App> = kernels.iter().map(|k| k.app).collect();
+        a.sort();
+        a.dedup();
+        a
     };
     for attempt in 0..ATTEMPTS {
-        let settings = read_settings(clients, k, &target, reporter, cancel).await?;
-        let current = custom_images(settings.as_ref(), k.app);
-        if is_attached(&current, k) {
+        let settings = read_settings(clients, key, &who, reporter, cancel).await?;
+        cancel.check(&format!(
+            "before updating {}; a re-run will attach {who}",
+            key.label()
+        ))?;
+        let current: BTreeMap<App, Vec<CustomImage>> = apps
+            .iter()
+            .map(|&a| (a, custom_images(settings.as_ref(), a)))
+            .collect();
+        let missing: Vec<&Kernel> = kernels
+            .iter()
+            .copied()
+            .filter(|k| !is_attached(&current[&k.app], k))
+            .collect();
+        if missing.is_empty() {
             if attempt == 0 {
                 reporter.skipped(
-                    &k.name,
+                    &who,
                     StepId::DomainAttach,
-                    &format!("{} is already attached", k.name),
+                    &format!("already attached to {}", key.label()),
                 );
                 return Ok(false);
             }
             return Ok(true);
         }
-        cancel.check("before updating the domain; a re-run will attach the image")?;
-        let images = merged(&current, k);
-        let update = update_settings(settings.as_ref(), k.app, images);
+        let body = requests::domain_update(
+            kernels,
+            &current.iter().map(|(a, l)| (*a, to_json(l))).collect(),
+        );
+        let update = update_settings(settings.as_ref(), &body);
         reporter.step(
-            &k.name,
+            &who,
             StepId::DomainAttach,
             &format!(
-                "adding {} to {} ({} custom images)",
-                k.name,
-                k.domain_id,
-                current.len() + 1
+                "adding {} to {} in one update",
+                missing
+                    .iter()
+                    .map(|k| k.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                key.label()
             ),
         );
-        let sent = match &target {
-            Target::Domain => clients
-                .sagemaker
-                .update_domain()
-                .domain_id(&k.domain_id)
-                .default_user_settings(update)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| (e.to_string(), describe("sagemaker:UpdateDomain", &e))),
-            Target::Profile(name) => clients
-                .sagemaker
-                .update_user_profile()
-                .domain_id(&k.domain_id)
-                .user_profile_name(*name)
-                .user_settings(update)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| (e.to_string(), describe("sagemaker:UpdateUserProfile", &e))),
-        };
-        if let Err((_, msg)) = sent {
-            if msg.contains("InService App") {
-                let apps = inservice_apps(clients, k).await;
-                return Err(Error::failed(format!(
-                    "{msg}\nStudio refuses to change the domain while apps run. Shut them down in Studio, or delete them:\n  {}\nthen run sm-kernel publish again (the image, version and app image config are already in place).",
-                    if apps.is_empty() { "aws sagemaker list-apps --domain-id-equals ".to_string() + &k.domain_id } else { apps }
-                )));
-            }
-            // Another update of the domain is under way: wait for it and try again.
-            if msg.contains("Updating")
-                || msg.contains("ResourceInUse")
-                || msg.contains("concurrent")
-            {
-                tokio::time::sleep(jitter(attempt + 1)).await;
+        match send_update(clients, key, update).await {
+            Ok(()) => {}
+            Err(Refusal::Busy) => {
+                if cancel.sleep(jitter(attempt + 1)).await {
+                    cancel.check("while the domain was busy; a re-run will attach the images")?;
+                }
                 continue;
             }
-            return Err(Error::failed(msg));
+            Err(Refusal::Final(e)) => {
+                // Studio refuses domain updates while apps run (a ValidationException): if
+                // apps are InService, say which and how to stop them.
+                let validation = e.aws_code() == Some("ValidationException");
+                let apps = if validation {
+                    inservice_apps(clients, key).await
+                } else {
+                    Vec::new()
+                };
+                if apps.is_empty() {
+                    return Err(e);
+                }
+                return Err(Error::failed(format!(
+                    "{e}\nStudio refuses to change the domain while apps run. Shut them down in Studio, or delete them:\n  {}\nthen run sm-kernel publish again (the images, versions and app image configs are already in place).",
+                    apps.join("\n  ")
+                )));
+            }
         }
         // Read back: a concurrent writer may have replaced the list with its own.
-        let after = read_settings(clients, k, &target, reporter, cancel).await?;
-        if is_attached(&custom_images(after.as_ref(), k.app), k) {
+        let after = read_settings(clients, key, &who, reporter, cancel).await?;
+        let lost: Vec<&str> = kernels
+            .iter()
+            .filter(|k| !is_attached(&custom_images(after.as_ref(), k.app), k))
+            .map(|k| k.name.as_str())
+            .collect();
+        if lost.is_empty() {
             return Ok(true);
         }
         reporter.warn(&format!(
-            "{} is missing from the domain after the update (another writer?); retrying",
-            k.name
+            "{} missing from {} after the update (another writer?); retrying",
+            lost.join(", "),
+            key.label()
         ));
-        tokio::time::sleep(jitter(attempt + 1)).await;
+        if cancel.sleep(jitter(attempt + 1)).await {
+            cancel.check("after a concurrent domain update; a re-run will attach the images")?;
+        }
     }
     Err(Error::failed(format!(
-        "could not attach {} to domain {} after {ATTEMPTS} attempts: another writer keeps replacing its custom images",
-        k.name, k.domain_id
+        "could not attach {who} to {} after {ATTEMPTS} attempts: another writer keeps replacing its custom images",
+        key.label()
     )))
 }
 

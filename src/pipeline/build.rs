@@ -9,10 +9,10 @@ use aws_sdk_codebuild::types::{Build, ComputeType, SourceType, StatusType};
 
 use super::project::build_env;
 use super::{Backoff, Cancel, Reporter, RunOptions};
-use crate::aws::{describe, Clients};
+use crate::aws::Clients;
 use crate::config::Kernel;
 use crate::error::Error;
-use crate::plan::steps::{Builder, Principal, Step};
+use crate::plan::steps::{Builder, Principal, Step, CODEBUILD_SERVICE};
 use crate::plan::Resources;
 use crate::plan::{KernelPlan, StepId};
 
@@ -22,6 +22,7 @@ const TAIL: usize = 30;
 const NO_STREAM_NOTICE: Duration = Duration::from_secs(45);
 
 struct LogFollower {
+    kernel: String,
     group: Option<String>,
     stream: Option<String>,
     token: Option<String>,
@@ -30,8 +31,9 @@ struct LogFollower {
 }
 
 impl LogFollower {
-    fn new() -> LogFollower {
+    fn new(kernel: &str) -> LogFollower {
         LogFollower {
+            kernel: kernel.to_string(),
             group: None,
             stream: None,
             token: None,
@@ -70,7 +72,7 @@ impl LogFollower {
                 {
                     return Ok(total)
                 }
-                Err(e) => return Err(Error::failed(describe("logs:GetLogEvents", &e))),
+                Err(e) => return Err(Error::aws("logs:GetLogEvents", &e)),
             };
             let events = out.events();
             for ev in events {
@@ -79,7 +81,7 @@ impl LogFollower {
                     .unwrap_or_default()
                     .trim_end_matches(['\n', '\r']);
                 if show {
-                    reporter.log_line(line);
+                    reporter.log_line(&self.kernel, line);
                 }
                 if self.tail.len() == TAIL {
                     self.tail.pop_front();
@@ -105,7 +107,7 @@ async fn get_build(clients: &Clients, id: &str) -> Result<Build, Error> {
         .ids(id)
         .send()
         .await
-        .map_err(|e| Error::failed(describe("codebuild:BatchGetBuilds", &e)))?;
+        .map_err(|e| Error::aws("codebuild:BatchGetBuilds", &e))?;
     out.builds()
         .first()
         .cloned()
@@ -130,14 +132,14 @@ async fn start(
             .compute_type_override(ComputeType::from(k.compute_type.as_str()))
             .privileged_mode_override(true)
             .timeout_in_minutes_override(k.timeout_minutes as i32)
+            .service_role_override(&k.role_arn)
+            .logs_config_override(super::project::logs_config(kp)?)
             .set_environment_variables_override(Some(build_env(kp)?));
     }
-    let out = call.send().await.map_err(|e| {
-        Error::failed(describe(
-            &format!("codebuild:StartBuild {}", res.project),
-            &e,
-        ))
-    })?;
+    let out = call
+        .send()
+        .await
+        .map_err(|e| Error::aws(&format!("codebuild:StartBuild {}", res.project), &e))?;
     out.build_value()
         .and_then(|b| b.id())
         .map(str::to_string)
@@ -157,7 +159,7 @@ pub async fn run(
     let id = start(clients, k, kp, created).await?;
     reporter.step(&k.name, StepId::Build, &format!("build {id} started"));
     let started = Instant::now();
-    let mut logs = LogFollower::new();
+    let mut logs = LogFollower::new(&k.name);
     let mut phase = String::new();
     let mut backoff = Backoff::new(500, 3000);
     let mut stopping = false;
@@ -171,7 +173,7 @@ pub async fn run(
                 .id(&id)
                 .send()
                 .await
-                .map_err(|e| Error::failed(describe(&format!("codebuild:StopBuild {id} (stop it by hand: aws codebuild stop-build --id {id})"), &e)))?;
+                .map_err(|e| Error::aws(&format!("codebuild:StopBuild {id} (stop it by hand: aws codebuild stop-build --id {id})"), &e))?;
         }
         let build = get_build(clients, &id).await?;
         if logs.stream.is_none() {
@@ -294,6 +296,10 @@ pub fn needs(k: &Kernel, r: &Resources) -> Step {
         "codebuild:BatchGetBuilds",
         &r.project_arn,
     );
+    b.pass_role("StartBuild", "codebuild", CODEBUILD_SERVICE)
+        .when(
+            "only if a concurrent run re-created the project: the build overrides its service role",
+        );
     b.caller(
         "logs",
         "GetLogEvents",

@@ -3,8 +3,11 @@
 
 use aws_sdk_sagemaker::types::{ImageStatus, Tag};
 
-use super::{Backoff, Reporter};
-use crate::aws::{describe, Clients};
+use super::cancel::Deadline;
+use super::{Backoff, Cancel, Reporter};
+
+const IMAGE_WAIT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+use crate::aws::Clients;
 use crate::config::Kernel;
 use crate::error::Error;
 use crate::plan::steps::{Builder, Step, SAGEMAKER_SERVICE};
@@ -23,16 +26,17 @@ pub(crate) fn tags(k: &Kernel) -> Result<Option<Vec<Tag>>, Error> {
 }
 
 /// Waits while the image is CREATING or UPDATING.
-async fn wait_image(clients: &Clients, name: &str) -> Result<(), Error> {
+async fn wait_image(clients: &Clients, name: &str, cancel: &Cancel) -> Result<(), Error> {
     let mut backoff = Backoff::new(300, 5000);
-    for _ in 0..200 {
+    let deadline = Deadline::after(IMAGE_WAIT);
+    loop {
         let out = clients
             .sagemaker
             .describe_image()
             .image_name(name)
             .send()
             .await
-            .map_err(|e| Error::failed(describe("sagemaker:DescribeImage", &e)))?;
+            .map_err(|e| Error::aws("sagemaker:DescribeImage", &e))?;
         match out.image_status() {
             Some(ImageStatus::Created) => return Ok(()),
             Some(ImageStatus::Creating) | Some(ImageStatus::Updating) => {}
@@ -44,11 +48,13 @@ async fn wait_image(clients: &Clients, name: &str) -> Result<(), Error> {
                 )))
             }
         }
-        tokio::time::sleep(backoff.next()).await;
+        deadline.check(&format!("SageMaker image {name} to be CREATED"))?;
+        if cancel.sleep(backoff.next()).await {
+            return cancel.check(&format!(
+                "while SageMaker image {name} was being created; a re-run will reuse it"
+            ));
+        }
     }
-    Err(Error::failed(format!(
-        "SageMaker image {name} did not become CREATED in time"
-    )))
 }
 
 /// Returns true when the image was created or updated.
@@ -56,6 +62,7 @@ pub async fn ensure_image(
     clients: &Clients,
     k: &Kernel,
     reporter: &dyn Reporter,
+    cancel: &Cancel,
 ) -> Result<bool, Error> {
     let found = clients
         .sagemaker
@@ -69,7 +76,7 @@ pub async fn ensure_image(
                 || (k.display_name.is_some() && img.display_name() != k.display_name.as_deref())
                 || (k.description.is_some() && img.description() != k.description.as_deref());
             if differs {
-                wait_image(clients, &k.name).await?;
+                wait_image(clients, &k.name, cancel).await?;
                 reporter.step(
                     &k.name,
                     StepId::Image,
@@ -84,9 +91,9 @@ pub async fn ensure_image(
                     .set_description(k.description.clone())
                     .send()
                     .await
-                    .map_err(|e| Error::failed(describe("sagemaker:UpdateImage", &e)))?;
+                    .map_err(|e| Error::aws("sagemaker:UpdateImage", &e))?;
             }
-            wait_image(clients, &k.name).await?;
+            wait_image(clients, &k.name, cancel).await?;
             Ok(differs)
         }
         Err(e)
@@ -112,12 +119,12 @@ pub async fn ensure_image(
                 Ok(_) => {}
                 // Another run created it in between: fine, it is the same name.
                 Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use()) => {}
-                Err(e) => return Err(Error::failed(describe("sagemaker:CreateImage", &e))),
+                Err(e) => return Err(Error::aws("sagemaker:CreateImage", &e)),
             }
-            wait_image(clients, &k.name).await?;
+            wait_image(clients, &k.name, cancel).await?;
             Ok(true)
         }
-        Err(e) => Err(Error::failed(describe("sagemaker:DescribeImage", &e))),
+        Err(e) => Err(Error::aws("sagemaker:DescribeImage", &e)),
     }
 }
 

@@ -2,11 +2,13 @@
 //! (online), the role and its trust, and the domain. It changes nothing, and a publish
 //! creates nothing when it fails.
 
+use std::collections::BTreeMap;
+
 use aws_config::SdkConfig;
 use aws_sdk_sagemaker::types::DomainStatus;
 
 use super::Reporter;
-use crate::aws::{describe, Clients};
+use crate::aws::Clients;
 use crate::config::Kernel;
 use crate::error::Error;
 use crate::permissions::check::{check_plan_steps, CheckReport};
@@ -19,11 +21,16 @@ use crate::plan::{Plan, StepId};
 pub struct Preflight {
     pub permissions: CheckReport,
     pub domains: Vec<(String, String)>,
+    /// Exit 3 with the missing permissions, when the check failed. Kept beside the report so
+    /// `check` prints the report (text or JSON) before it exits.
+    pub verdict: Option<Error>,
 }
 
+/// `cfg` serves IAM and STS (global); `clients` holds one set per region of the plan, so
+/// each domain is looked up where its kernels are.
 pub async fn run(
     cfg: &SdkConfig,
-    clients: &Clients,
+    clients: &BTreeMap<String, Clients>,
     plan: &Plan,
     strict: bool,
     build_only: bool,
@@ -48,6 +55,9 @@ pub async fn run(
         if domains.iter().any(|(d, _)| d == id) {
             continue;
         }
+        let Some(clients) = clients.get(&kp.resources.region) else {
+            continue;
+        };
         let d = clients
             .sagemaker
             .describe_domain()
@@ -61,7 +71,7 @@ pub async fn run(
                         kp.resources.region
                     ))
                 } else {
-                    Error::failed(describe("sagemaker:DescribeDomain", &e))
+                    Error::aws("sagemaker:DescribeDomain", &e)
                 }
             })?;
         let status = d.status().cloned();
@@ -112,14 +122,20 @@ pub async fn run(
                 )
             })
             .collect();
-        return Err(Error::Permissions(format!(
+        let verdict = Error::Permissions(format!(
             "{e}\n{}\nnothing was created; `sm-kernel permissions apply --role ROLE` adds what is missing, or run with --skip-preflight if you know better",
             missing.join("\n")
-        )));
+        ));
+        return Ok(Preflight {
+            permissions: report,
+            domains,
+            verdict: Some(verdict),
+        });
     }
     Ok(Preflight {
         permissions: report,
         domains,
+        verdict: None,
     })
 }
 

@@ -10,7 +10,7 @@ use aws_sdk_codebuild::types::{
 use aws_sdk_ecr::types::Tag as EcrTag;
 
 use super::Reporter;
-use crate::aws::{describe, Clients};
+use crate::aws::Clients;
 use crate::config::Kernel;
 use crate::error::Error;
 use crate::plan::steps::{Builder, Step, CODEBUILD_SERVICE};
@@ -60,7 +60,7 @@ pub async fn ensure_repository(
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_repository_not_found_exception()) => {}
-        Err(e) => return Err(Error::failed(describe("ecr:DescribeRepositories", &e))),
+        Err(e) => return Err(Error::aws("ecr:DescribeRepositories", &e)),
     }
     reporter.step(
         &k.name,
@@ -87,12 +87,28 @@ pub async fn ensure_repository(
         {
             Ok(())
         }
-        Err(e) => Err(Error::failed(describe("ecr:CreateRepository", &e))),
+        Err(e) => Err(Error::aws("ecr:CreateRepository", &e)),
     }
 }
 
 /// Creates the project; returns false when it already existed (the build then overrides
 /// every setting).
+/// The project's log settings; also what StartBuild overrides on a project left behind.
+pub(crate) fn logs_config(kp: &KernelPlan) -> Result<LogsConfig, Error> {
+    Ok(LogsConfig::builder()
+        .cloud_watch_logs(built(
+            "logs config",
+            CloudWatchLogsConfig::builder()
+                .status(LogsConfigStatusType::Enabled)
+                .group_name(&kp.resources.log_group)
+                .build(),
+        )?)
+        .build())
+}
+
+/// Creates the temporary project. One left by an interrupted run is deleted and created
+/// again, because StartBuild cannot override every setting (the VPC); returns false only
+/// when a concurrent run re-created it in between, and then the build overrides what it can.
 pub async fn ensure(
     clients: &Clients,
     k: &Kernel,
@@ -119,15 +135,7 @@ pub async fn ensure(
             .buildspec(&kp.buildspec)
             .build(),
     )?;
-    let logs = LogsConfig::builder()
-        .cloud_watch_logs(built(
-            "logs config",
-            CloudWatchLogsConfig::builder()
-                .status(LogsConfigStatusType::Enabled)
-                .group_name(&res.log_group)
-                .build(),
-        )?)
-        .build();
+    let logs = logs_config(kp)?;
     let vpc = k.vpc.as_ref().map(|v| {
         VpcConfig::builder()
             .vpc_id(&v.id)
@@ -140,53 +148,75 @@ pub async fn ensure(
         .iter()
         .map(|(key, v)| BuildTag::builder().key(key).value(v).build())
         .collect();
-    let result = clients
-        .codebuild
-        .create_project()
-        .name(&res.project)
-        .description(format!("sm-kernel build of {} (temporary)", k.name))
-        .source(source)
-        .artifacts(built(
-            "artifacts",
-            ProjectArtifacts::builder()
-                .r#type(ArtifactsType::NoArtifacts)
-                .build(),
-        )?)
-        .environment(environment)
-        .service_role(&k.role_arn)
-        .timeout_in_minutes(k.timeout_minutes as i32)
-        .logs_config(logs)
-        .set_vpc_config(vpc)
-        .set_tags((!tags.is_empty()).then_some(tags))
-        .send()
-        .await;
-    match result {
-        Ok(_) => {
-            reporter.step(
-                &k.name,
-                StepId::Project,
-                &format!("created CodeBuild project {}", res.project),
-            );
-            Ok(true)
-        }
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_already_exists_exception()) =>
-        {
-            reporter.step(
+    let mut recreated = false;
+    loop {
+        let result = clients
+            .codebuild
+            .create_project()
+            .name(&res.project)
+            .description(format!("sm-kernel build of {} (temporary)", k.name))
+            .source(source.clone())
+            .artifacts(built(
+                "artifacts",
+                ProjectArtifacts::builder()
+                    .r#type(ArtifactsType::NoArtifacts)
+                    .build(),
+            )?)
+            .environment(environment.clone())
+            .service_role(&k.role_arn)
+            .timeout_in_minutes(k.timeout_minutes as i32)
+            .logs_config(logs.clone())
+            .set_vpc_config(vpc.clone())
+            .set_tags((!tags.is_empty()).then_some(tags.clone()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => {
+                reporter.step(
+                    &k.name,
+                    StepId::Project,
+                    &format!("created CodeBuild project {}", res.project),
+                );
+                return Ok(true);
+            }
+            Err(e)
+                if !recreated
+                    && e.as_service_error()
+                        .is_some_and(|s| s.is_resource_already_exists_exception()) =>
+            {
+                reporter.step(
+                    &k.name,
+                    StepId::Project,
+                    &format!(
+                        "CodeBuild project {} was left by an earlier run; creating it again",
+                        res.project
+                    ),
+                );
+                delete(clients, kp, reporter).await?;
+                recreated = true;
+                continue;
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_already_exists_exception()) =>
+            {
+                reporter.step(
                 &k.name,
                 StepId::Project,
                 &format!(
-                    "CodeBuild project {} exists; the build overrides its settings",
+                    "CodeBuild project {} exists again (a concurrent run?); the build overrides its settings",
                     res.project
                 ),
             );
-            Ok(false)
+                return Ok(false);
+            }
+            Err(e) => {
+                return Err(Error::aws(
+                    &format!("codebuild:CreateProject {}", res.project),
+                    &e,
+                ))
+            }
         }
-        Err(e) => Err(Error::failed(describe(
-            &format!("codebuild:CreateProject {}", res.project),
-            &e,
-        ))),
     }
 }
 
@@ -203,10 +233,16 @@ pub async fn delete(
             reporter.step(&kp.name, StepId::Cleanup, &format!("deleted CodeBuild project {project}"));
             Ok(())
         }
-        Err(e) => Err(Error::failed(describe(
-            &format!("codebuild:DeleteProject {project} (delete it by hand: aws codebuild delete-project --name {project})"),
-            &e,
-        ))),
+        // Already gone (deleted by hand, or by a concurrent run): the goal is reached.
+        Err(e)
+            if e.as_service_error().and_then(|s| {
+                use aws_sdk_codebuild::error::ProvideErrorMetadata as _;
+                s.code()
+            }) == Some("ResourceNotFoundException") =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(Error::aws(&format!("codebuild:DeleteProject {project} (delete it by hand: aws codebuild delete-project --name {project})"), &e)),
     }
 }
 
@@ -243,10 +279,17 @@ pub fn needs(k: &Kernel, r: &Resources) -> Step {
         &r.project_arn,
     );
     b.pass_role("CreateProject", "codebuild", CODEBUILD_SERVICE);
+    b.caller(
+        "codebuild",
+        "DeleteProject",
+        "codebuild:DeleteProject",
+        &r.project_arn,
+    )
+    .when("only if an interrupted run left the project: it is created again with these settings");
     b.done(
         StepId::Project,
         format!(
-            "create the ECR repository {} if missing and the CodeBuild project {} (if it exists, the build overrides its settings)",
+            "create the ECR repository {} if missing and the CodeBuild project {} (one left by an interrupted run is created again)",
             r.repository, r.project
         ),
     )

@@ -3,7 +3,7 @@
 //! is not sent again. Large contexts go up in parallel multipart parts.
 
 use std::io::{Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
@@ -12,32 +12,22 @@ use aws_sdk_s3::types::{
 use tokio::task::JoinSet;
 
 use super::{Cancel, Reporter};
-use crate::aws::{describe, Clients};
+use crate::aws::Clients;
 use crate::config::Kernel;
-use crate::context;
 use crate::error::Error;
 use crate::names;
 use crate::plan::steps::MULTIPART_THRESHOLD;
 use crate::plan::steps::{Builder, Step};
 use crate::plan::Resources;
-use crate::plan::{KernelPlan, Scanned, StepId};
+use crate::plan::{KernelPlan, StepId};
 
 const PART_SIZE: u64 = 8 * 1024 * 1024;
 const PARALLEL_PARTS: usize = 4;
 
-/// A temporary file removed on drop, so an interrupted run leaves no zip behind.
-struct TempZip(PathBuf);
-
-impl Drop for TempZip {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 /// Returns the bytes sent (0 when the object was already there).
 pub async fn upload(
     clients: &Clients,
-    scanned: &Scanned,
+    zip: &Path,
     kp: &KernelPlan,
     reporter: &dyn Reporter,
     cancel: &Cancel,
@@ -67,25 +57,22 @@ pub async fn upload(
         Ok(_) => {}
         Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {}
         Err(e) => {
-            return Err(Error::failed(describe(
+            return Err(Error::aws(
                 &format!("s3:HeadObject s3://{}/{}", res.bucket, res.source_key),
                 &e,
-            )))
+            ))
         }
     }
-    let tmp = TempZip(std::env::temp_dir().join(format!(
-        "sm-kernel-{}-{}.zip",
-        std::process::id(),
-        &kp.context.report.sha256_hex()[..16]
-    )));
-    let report = context::pack_to_file(&scanned.listing, &tmp.0)?;
-    if report.digest != kp.context.report.digest {
+    // The plan packed the context once, into `zip`; it is sent as it is.
+    let size = std::fs::metadata(zip)
+        .map_err(|e| Error::failed(format!("reading {}: {e}", zip.display())))?
+        .len();
+    if size != planned {
         return Err(Error::failed(format!(
-            "the context of {name:?} changed while sm-kernel was running (digest {} became {}); run again once nothing writes to it",
-            kp.context.report.digest, report.digest
+            "{} changed since it was packed ({planned} bytes, now {size}); run again",
+            zip.display()
         )));
     }
-    let size = report.bytes_out;
 
     reporter.step(
         name,
@@ -96,8 +83,8 @@ pub async fn upload(
         ),
     );
     if size <= MULTIPART_THRESHOLD {
-        let body = std::fs::read(&tmp.0)
-            .map_err(|e| Error::failed(format!("reading {}: {e}", tmp.0.display())))?;
+        let body = std::fs::read(zip)
+            .map_err(|e| Error::failed(format!("reading {}: {e}", zip.display())))?;
         clients
             .s3
             .put_object()
@@ -106,10 +93,10 @@ pub async fn upload(
             .body(ByteStream::from(body))
             .send()
             .await
-            .map_err(|e| Error::failed(describe("s3:PutObject", &e)))?;
-        reporter.bytes(size, size);
+            .map_err(|e| Error::aws("s3:PutObject", &e))?;
+        reporter.bytes(name, size, size);
     } else {
-        multipart(clients, &tmp.0, size, kp, reporter, cancel).await?;
+        multipart(clients, zip, size, kp, reporter, cancel).await?;
     }
     Ok(size)
 }
@@ -124,12 +111,7 @@ async fn ensure_bucket(
     match clients.s3.head_bucket().bucket(bucket).send().await {
         Ok(_) => return Ok(()),
         Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {}
-        Err(e) => {
-            return Err(Error::failed(describe(
-                &format!("s3:HeadBucket {bucket}"),
-                &e,
-            )))
-        }
+        Err(e) => return Err(Error::aws(&format!("s3:HeadBucket {bucket}"), &e)),
     }
     if !names::bucket_in_seed_policy(bucket) {
         return Err(Error::failed(format!(
@@ -153,10 +135,7 @@ async fn ensure_bucket(
         {
             Ok(())
         }
-        Err(e) => Err(Error::failed(describe(
-            &format!("s3:CreateBucket {bucket}"),
-            &e,
-        ))),
+        Err(e) => Err(Error::aws(&format!("s3:CreateBucket {bucket}"), &e)),
     }
 }
 
@@ -184,7 +163,7 @@ async fn multipart(
         .key(&res.source_key)
         .send()
         .await
-        .map_err(|e| Error::failed(describe("s3:CreateMultipartUpload", &e)))?;
+        .map_err(|e| Error::aws("s3:CreateMultipartUpload", &e))?;
     let upload_id = created
         .upload_id()
         .ok_or_else(|| Error::failed("s3:CreateMultipartUpload returned no upload id"))?
@@ -205,7 +184,7 @@ async fn multipart(
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| Error::failed(describe("s3:CompleteMultipartUpload", &e))),
+            .map_err(|e| Error::aws("s3:CompleteMultipartUpload", &e)),
         Err(e) => {
             // Parts of an abandoned upload are billed until aborted.
             let _ = clients
@@ -259,7 +238,7 @@ async fn send_parts(
                 let out = call
                     .send()
                     .await
-                    .map_err(|e| Error::failed(describe("s3:UploadPart", &e)))?;
+                    .map_err(|e| Error::aws("s3:UploadPart", &e))?;
                 Ok((
                     number as i32,
                     out.e_tag().unwrap_or_default().to_string(),
@@ -273,7 +252,7 @@ async fn send_parts(
         let (number, etag, len) =
             done.map_err(|e| Error::failed(format!("upload task failed: {e}")))??;
         sent += len;
-        reporter.bytes(sent, size);
+        reporter.bytes(&kp.name, sent, size);
         parts.push(
             CompletedPart::builder()
                 .part_number(number)

@@ -3,7 +3,7 @@
 
 use aws_sdk_ecr::types::ImageIdentifier;
 
-use crate::aws::{describe, Clients};
+use crate::aws::Clients;
 use crate::config::Kernel;
 use crate::error::Error;
 use crate::plan::steps::{Builder, Step};
@@ -31,10 +31,10 @@ pub async fn find_image(clients: &Clients, res: &Resources) -> Result<Option<Str
             if missing {
                 Ok(None)
             } else {
-                Err(Error::failed(describe(
+                Err(Error::aws(
                     &format!("ecr:DescribeImages on {}", res.repository),
                     &e,
-                )))
+                ))
             }
         }
     }

@@ -4,8 +4,12 @@
 
 use aws_sdk_sagemaker::types::ImageVersionStatus;
 
+use super::cancel::Deadline;
 use super::{jitter, Backoff, Cancel, Reporter};
-use crate::aws::{describe, Clients};
+
+/// SageMaker takes seconds to a few minutes to create a version; far beyond that it is stuck.
+const VERSION_WAIT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+use crate::aws::Clients;
 use crate::config::Kernel;
 use crate::error::Error;
 use crate::plan::steps::{Builder, Principal, Step};
@@ -27,7 +31,7 @@ async fn describe_version(clients: &Clients, image: &str, number: i32) -> Result
         .version(number)
         .send()
         .await
-        .map_err(|e| Error::failed(describe("sagemaker:DescribeImageVersion", &e)))?;
+        .map_err(|e| Error::aws("sagemaker:DescribeImageVersion", &e))?;
     Ok(Version {
         number,
         status: v.image_version_status().cloned(),
@@ -58,7 +62,7 @@ pub async fn ensure_version(
             .set_next_token(token)
             .send()
             .await
-            .map_err(|e| Error::failed(describe("sagemaker:ListImageVersions", &e)))?;
+            .map_err(|e| Error::aws("sagemaker:ListImageVersions", &e))?;
         numbers.extend(out.image_versions().iter().filter_map(|v| v.version()));
         token = out.next_token().map(str::to_string);
         if token.is_none() {
@@ -119,9 +123,10 @@ pub async fn ensure_version(
                 if attempt < 8 && e.as_service_error().is_some_and(|s| s.is_resource_in_use()) =>
             {
                 attempt += 1;
-                tokio::time::sleep(jitter(attempt)).await;
+                cancel.check("before creating the image version; a re-run will create it")?;
+                cancel.sleep(jitter(attempt)).await;
             }
-            Err(e) => return Err(Error::failed(describe("sagemaker:CreateImageVersion", &e))),
+            Err(e) => return Err(Error::aws("sagemaker:CreateImageVersion", &e)),
         }
     };
     let number: i32 = arn
@@ -144,6 +149,7 @@ async fn wait_version(
     cancel: &Cancel,
 ) -> Result<i32, Error> {
     let mut backoff = Backoff::new(300, 10_000);
+    let deadline = Deadline::after(VERSION_WAIT);
     loop {
         let v = describe_version(clients, image, number).await?;
         match v.status {
@@ -154,7 +160,9 @@ async fn wait_version(
                     v.failure.unwrap_or_else(|| "no reason given".into())
                 )))
             }
-            Some(ImageVersionStatus::Creating) | None => {}
+            Some(ImageVersionStatus::Creating) | None => {
+                deadline.check(&format!("version {number} of {image} to be CREATED"))?
+            }
             Some(other) => {
                 return Err(Error::failed(format!(
                     "version {number} of SageMaker image {image} is {}",

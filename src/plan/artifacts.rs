@@ -124,6 +124,38 @@ fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), Error> {
     fs::write(path, text).map_err(|e| write_err(path, e))
 }
 
+/// A context zip packed while planning a publish, kept for its upload so the context is
+/// packed once; removed when dropped, so no run leaves one behind.
+pub struct PackedContext(pub PathBuf);
+
+impl Drop for PackedContext {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+/// Plans every kernel for a publish: each context is packed once, into a temporary file the
+/// upload sends as it is. Packing happens here, before the async runtime starts, so the
+/// Plan (digests included) is complete before the first AWS call.
+pub fn plan_all_packed(scanned: &[Scanned]) -> Result<(Plan, Vec<PackedContext>), Error> {
+    let mut kernels = Vec::with_capacity(scanned.len());
+    let mut zips = Vec::with_capacity(scanned.len());
+    for s in scanned {
+        let packed = PackedContext(std::env::temp_dir().join(format!(
+            "sm-kernel-{}-{}.zip",
+            std::process::id(),
+            s.kernel.name
+        )));
+        let file = fs::File::create(&packed.0).map_err(|e| write_err(&packed.0, e))?;
+        let mut w = BufWriter::new(file);
+        let kp = plan_kernel(s, &mut w)?;
+        w.flush().map_err(|e| write_err(&packed.0, e))?;
+        kernels.push(kp);
+        zips.push(packed);
+    }
+    Ok((Plan::new(kernels), zips))
+}
+
 /// Plans every kernel, writing the artifacts when `out` is given. The zip is written under a
 /// temporary name and renamed, so an interrupted run never leaves a truncated context.zip.
 pub fn plan_all(scanned: &[Scanned], out: Option<&Path>) -> Result<Plan, Error> {
@@ -178,6 +210,7 @@ fn write_kernel_files(kdir: &Path, kp: &KernelPlan) -> Result<(), Error> {
     write_json(
         &kdir.join("domain-update.json"),
         &serde_json::json!({
+            "operation": kp.requests.domain_update_operation,
             "note": kp.requests.domain_update_note,
             "current_settings": "unknown",
             "request": kp.requests.domain_update,

@@ -63,6 +63,8 @@ pub struct Requests {
     /// Computed against an empty list because a plan reads nothing from AWS; a publish reads
     /// the domain first and keeps every other entry.
     pub domain_update: Value,
+    /// `UpdateDomain`, or `UpdateUserProfile` when the kernel goes to one user profile.
+    pub domain_update_operation: &'static str,
     pub domain_update_note: &'static str,
 }
 
@@ -117,7 +119,8 @@ pub fn plan_kernel<W: Write>(scanned: &Scanned, zip_out: W) -> Result<KernelPlan
         create_image: requests::create_image(k),
         create_image_version: requests::create_image_version(&res),
         create_app_image_config: requests::create_app_image_config(k),
-        domain_update: requests::domain_update(k, &[]),
+        domain_update_operation: requests::attach_operation(k),
+        domain_update: requests::domain_update(&[k], &std::collections::BTreeMap::new()),
         domain_update_note: DOMAIN_UPDATE_NOTE,
     };
     Ok(KernelPlan {

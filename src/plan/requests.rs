@@ -1,6 +1,8 @@
 //! The request bodies a publish sends, in the exact JSON shape of the SageMaker API, so the
 //! dry run's artifacts can be read, diffed and even replayed with the AWS CLI.
 
+use std::collections::BTreeMap;
+
 use serde_json::{json, Map, Value};
 
 use super::resources::Resources;
@@ -95,34 +97,87 @@ pub fn create_image_version(res: &Resources) -> Value {
     })
 }
 
-/// The UpdateDomain body given the current list of custom images for this app: this image's
-/// entry is inserted or replaced, every other entry is kept in its place.
-pub fn domain_update(k: &Kernel, current: &[Value]) -> Value {
-    let entry = json!({
-        "ImageName": k.name,
-        "AppImageConfigName": k.app_image_config,
-    });
-    let mut images: Vec<Value> = Vec::with_capacity(current.len() + 1);
-    let mut replaced = false;
-    for img in current {
-        if img.get("ImageName").and_then(Value::as_str) == Some(k.name.as_str()) {
-            if !replaced {
-                images.push(entry.clone());
-                replaced = true;
+/// The SageMaker call that attaches kernels: the domain's default user settings, or one
+/// user profile's settings when `user-profile` is set.
+pub fn attach_operation(k: &Kernel) -> &'static str {
+    if k.user_profile.is_some() {
+        "UpdateUserProfile"
+    } else {
+        "UpdateDomain"
+    }
+}
+
+/// `current` with each kernel's entry inserted or replaced in place; every other entry keeps
+/// its place. Entries are `{ImageName, AppImageConfigName[, ImageVersionNumber]}` objects.
+pub fn merged_custom_images<'k>(
+    current: &[Value],
+    kernels: impl IntoIterator<Item = &'k Kernel>,
+) -> Vec<Value> {
+    let mut images: Vec<Value> = current.to_vec();
+    for k in kernels {
+        let entry = json!({
+            "ImageName": k.name,
+            "AppImageConfigName": k.app_image_config,
+        });
+        let mut placed = false;
+        images.retain_mut(|img| {
+            if img.get("ImageName").and_then(Value::as_str) != Some(k.name.as_str()) {
+                return true;
             }
-        } else {
-            images.push(img.clone());
+            if placed {
+                return false;
+            }
+            *img = entry.clone();
+            placed = true;
+            true
+        });
+        if !placed {
+            images.push(entry);
         }
     }
-    if !replaced {
-        images.push(entry);
-    }
-    json!({
-        "DomainId": k.domain_id,
-        "DefaultUserSettings": {
-            k.app.settings_member(): { "CustomImages": images }
+    images
+}
+
+/// The one UpdateDomain (or UpdateUserProfile) body that attaches `kernels`, all of one
+/// domain and one user profile (or none), given each app's current custom images. Only the
+/// app settings that change are sent: UpdateDomain replaces a sub-structure it is given and
+/// leaves the others alone. Publish takes the `CustomImages` lists from this body.
+pub fn domain_update(kernels: &[&Kernel], current: &BTreeMap<App, Vec<Value>>) -> Value {
+    let Some(first) = kernels.first() else {
+        return Value::Null;
+    };
+    let mut settings = Map::new();
+    for app in [App::KernelGateway, App::Jupyterlab, App::CodeEditor] {
+        let mine: Vec<&Kernel> = kernels.iter().copied().filter(|k| k.app == app).collect();
+        if mine.is_empty() {
+            continue;
         }
-    })
+        let now = current.get(&app).map(Vec::as_slice).unwrap_or_default();
+        settings.insert(
+            app.settings_member().into(),
+            json!({ "CustomImages": merged_custom_images(now, mine) }),
+        );
+    }
+    match &first.user_profile {
+        Some(profile) => json!({
+            "DomainId": first.domain_id,
+            "UserProfileName": profile,
+            "UserSettings": Value::Object(settings),
+        }),
+        None => json!({
+            "DomainId": first.domain_id,
+            "DefaultUserSettings": Value::Object(settings),
+        }),
+    }
+}
+
+/// The `CustomImages` list of `app` in a body made by [`domain_update`].
+pub fn custom_images_of(body: &Value, app: App) -> Option<&Vec<Value>> {
+    body.get("DefaultUserSettings")
+        .or_else(|| body.get("UserSettings"))?
+        .get(app.settings_member())?
+        .get("CustomImages")?
+        .as_array()
 }
 
 #[cfg(test)]
@@ -145,7 +200,7 @@ mod tests {
             json!({"ImageName": k.name, "AppImageConfigName": "old", "ImageVersionNumber": 3}),
             custom("other-b", "cfg-b"),
         ];
-        let body = domain_update(&k, &current);
+        let body = domain_update(&[&k], &[(App::KernelGateway, current)].into());
         let images = body["DefaultUserSettings"]["KernelGatewayAppSettings"]["CustomImages"]
             .as_array()
             .unwrap();
@@ -158,12 +213,49 @@ mod tests {
     #[test]
     fn domain_update_appends_when_absent() {
         let k = kernel();
-        let body = domain_update(&k, &[custom("x", "y")]);
+        let body = domain_update(
+            &[&k],
+            &[(App::KernelGateway, vec![custom("x", "y")])].into(),
+        );
         let images = body["DefaultUserSettings"]["KernelGatewayAppSettings"]["CustomImages"]
             .as_array()
             .unwrap();
         assert_eq!(images.len(), 2);
         assert_eq!(images[1]["ImageName"], json!(k.name));
+    }
+
+    #[test]
+    fn one_body_for_kernels_of_two_apps_keeps_both_lists() {
+        let a = kernel();
+        let mut b = kernel();
+        b.name = "lab".into();
+        b.app_image_config = "lab-config".into();
+        b.app = App::Jupyterlab;
+        let current = [(App::Jupyterlab, vec![custom("team-x", "cfg-x")])].into();
+        let body = domain_update(&[&a, &b], &current);
+        assert_eq!(
+            custom_images_of(&body, App::KernelGateway).unwrap(),
+            &vec![custom(&a.name, &a.app_image_config)]
+        );
+        assert_eq!(
+            custom_images_of(&body, App::Jupyterlab).unwrap(),
+            &vec![custom("team-x", "cfg-x"), custom("lab", "lab-config")]
+        );
+        assert!(custom_images_of(&body, App::CodeEditor).is_none());
+    }
+
+    #[test]
+    fn user_profile_body_is_an_update_user_profile() {
+        let mut k = kernel();
+        k.user_profile = Some("alice".into());
+        let body = domain_update(&[&k], &BTreeMap::new());
+        assert_eq!(attach_operation(&k), "UpdateUserProfile");
+        assert_eq!(body["UserProfileName"], json!("alice"));
+        assert!(body.get("DefaultUserSettings").is_none());
+        assert_eq!(
+            custom_images_of(&body, App::KernelGateway).unwrap()[0]["ImageName"],
+            json!(k.name)
+        );
     }
 
     #[test]
