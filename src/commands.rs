@@ -26,11 +26,7 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<(), Error> {
             for f in &w.files {
                 ui.note(&format!("wrote {}", f.display()));
             }
-            ui.note(&format!(
-                "next: fill in role and domain-id in {}, then `sm-kernel plan --config {}`",
-                w.dir.join("kernel.toml").display(),
-                w.dir.join("kernel.toml").display()
-            ));
+            ui.note(&w.next);
             if ui.format == OutputFormat::Json {
                 ui.json(&serde_json::json!({
                     "image_name": w.image_name,
@@ -120,7 +116,7 @@ fn target(cli: &Cli) -> Target {
 /// The AWS target for a plan: its kernels' region unless --region says otherwise (the plan
 /// already fell back to AWS_REGION; the SDK would not read kernel.toml).
 fn plan_target(cli: &Cli, plan: &plan::Plan) -> Target {
-    let mut t = target(cli);
+    let mut t = target(cli).with_manifest_endpoint(plan);
     if t.region.is_none() {
         t.region = plan.kernels.first().map(|k| k.resources.region.clone());
     }

@@ -19,6 +19,32 @@ pub struct Written {
     pub dir: PathBuf,
     pub files: Vec<PathBuf>,
     pub image_name: String,
+    /// What to do next: fill in only what was not passed, then plan.
+    pub next: String,
+}
+
+/// The next step after `init`: names only the settings still missing from the manifest
+/// (a value passed to `init` is already written, and a region in the environment is used).
+fn next_step(manifest: &Path, role: bool, domain: bool, region: bool) -> String {
+    let region = region
+        || ["AWS_REGION", "AWS_DEFAULT_REGION"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()));
+    let missing: Vec<&str> = [("role", role), ("domain-id", domain), ("region", region)]
+        .iter()
+        .filter(|(_, set)| !set)
+        .map(|(key, _)| *key)
+        .collect();
+    let plan = format!("`sm-kernel plan --config {}`", manifest.display());
+    match missing.as_slice() {
+        [] => format!("next: {plan}"),
+        [one] => format!("next: fill in {one} in {}, then {plan}", manifest.display()),
+        [rest @ .., last] => format!(
+            "next: fill in {} and {last} in {}, then {plan}",
+            rest.join(", "),
+            manifest.display()
+        ),
+    }
 }
 
 /// Turns a folder name into a valid SageMaker image name (letters, digits, single hyphens).
@@ -193,10 +219,17 @@ pub fn run(args: &InitArgs, region: Option<&str>) -> Result<Written, Error> {
             .map_err(|e| Error::failed(format!("cannot write {}: {e}", path.display())))?;
         written.push(path);
     }
+    let next = next_step(
+        &dir.join("kernel.toml"),
+        args.role.is_some(),
+        args.domain_id.is_some(),
+        region.is_some(),
+    );
     Ok(Written {
         dir,
         files: written,
         image_name: name,
+        next,
     })
 }
 
@@ -259,5 +292,24 @@ mod tests {
             "mine"
         );
         assert!(!tmp.path().join("kernel.toml").exists());
+    }
+
+    #[test]
+    fn next_step_names_only_what_is_missing() {
+        let m = Path::new("k/kernel.toml");
+        assert_eq!(
+            next_step(m, true, true, true),
+            "next: `sm-kernel plan --config k/kernel.toml`"
+        );
+        let one = next_step(m, false, true, true);
+        assert!(
+            one.starts_with("next: fill in role in k/kernel.toml"),
+            "{one}"
+        );
+        let two = next_step(m, false, false, true);
+        assert!(
+            two.starts_with("next: fill in role and domain-id in"),
+            "{two}"
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! sm-kernel: publish a custom kernel image to Amazon SageMaker Studio end to end.
 //!
 //! The library holds everything; `main.rs` only parses, dispatches and maps errors to exit
-//! codes. See DESIGN.md for the shape of the house.
+//! codes. ARCHITECTURE.md at the repository root describes the shape of the house: resolve
+//! (`config`), plan (`plan`), run (`pipeline`), and where a change goes.
 
 pub mod aws;
 pub mod buildspec;

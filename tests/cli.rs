@@ -67,6 +67,17 @@ fn all_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
+/// The entry names of a zip, read by an independent implementation (the `zip` crate), sorted.
+fn zip_names(bytes: &[u8]) -> Vec<String> {
+    let archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a valid zip");
+    let mut names: Vec<String> = archive
+        .file_names()
+        .map(|n| n.expect("a UTF-8 entry name").into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 fn touch_all(dir: &Path) {
     let later = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
     let mut stack = vec![dir.to_path_buf()];
@@ -226,18 +237,11 @@ fn zip_lists_exactly_the_context_minus_dockerignore() {
         .arg(&out)
         .assert()
         .success();
-    let zip = out.join("datascience-py312/context.zip");
-    let listing = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import sys, zipfile; print('\\n'.join(sorted(n for n in zipfile.ZipFile(sys.argv[1]).namelist() if not n.endswith('/'))))",
-        ])
-        .arg(&zip)
-        .output()
-        .unwrap();
-    assert!(listing.status.success());
-    let names = String::from_utf8(listing.stdout).unwrap();
-    let names: Vec<&str> = names.lines().collect();
+    let zip = fs::read(out.join("datascience-py312/context.zip")).unwrap();
+    let names: Vec<String> = zip_names(&zip)
+        .into_iter()
+        .filter(|n| !n.ends_with('/'))
+        .collect();
     assert_eq!(
         names,
         [
@@ -335,6 +339,8 @@ fn init_writes_a_kernel_that_plans() {
         let work = tempfile::tempdir().unwrap();
         let dir = work.path().join("my-kernel");
         sm().args([
+            "--region",
+            "eu-west-1",
             "init",
             "--template",
             template,
@@ -345,7 +351,10 @@ fn init_writes_a_kernel_that_plans() {
         ])
         .arg(&dir)
         .assert()
-        .success();
+        .success()
+        // Everything was passed: nothing left to fill in.
+        .stderr(predicate::str::contains("next: `sm-kernel plan --config"))
+        .stderr(predicate::str::contains("fill in").not());
         for f in ["kernel.toml", "Dockerfile", ".dockerignore"] {
             assert!(dir.join(f).is_file(), "{template}: {f}");
         }
@@ -354,7 +363,8 @@ fn init_writes_a_kernel_that_plans() {
             assert!(docker.contains("NB_UID=1000") && docker.contains("NB_GID=100"));
             assert!(docker.contains("--name \"my-kernel\""), "{docker}");
         }
-        sm().args(["plan", "--region", "eu-west-1", "--config"])
+        // The manifest plans as written, from any folder.
+        sm().args(["plan", "--config"])
             .arg(dir.join("kernel.toml"))
             .assert()
             .success()
@@ -368,6 +378,154 @@ fn init_writes_a_kernel_that_plans() {
             .stderr(predicate::str::contains("never overwrites"));
         assert_eq!(fs::read_to_string(dir.join("Dockerfile")).unwrap(), "mine");
     }
+    // Without the values, the next step names exactly the missing ones.
+    let work = tempfile::tempdir().unwrap();
+    sm().args(["init", "--role", ROLE])
+        .arg(work.path().join("k"))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("fill in domain-id and region in"));
+}
+
+/// Plans a manifest in `dir` and returns its one kernel's JSON plan.
+fn plan_json_of(dir: &Path) -> serde_json::Value {
+    let out = sm()
+        .args(["--output", "json", "plan", "--config"])
+        .arg(dir.join("kernel.toml"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    v["kernels"][0].clone()
+}
+
+fn compose_manifest(dir: &Path, dockerfile: &str) {
+    fs::write(
+        dir.join("kernel.toml"),
+        format!("{GOOD_DEFAULTS}\n[[kernel]]\nname = \"k\"\ncontext = \"app\"\ndockerfile = {dockerfile:?}\n"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn dockerfile_is_resolved_against_the_context_as_compose_does() {
+    let work = tempfile::tempdir().unwrap();
+    let app = work.path().join("app");
+    fs::create_dir(&app).unwrap();
+    fs::write(app.join("Dockerfile"), "FROM scratch\nCOPY main.py /\n").unwrap();
+    fs::write(app.join("main.py"), "print(1)\n").unwrap();
+    // No Dockerfile next to the manifest: the old rule would have failed here.
+    compose_manifest(work.path(), "Dockerfile");
+    let k = plan_json_of(work.path());
+    assert_eq!(k["context"]["dockerfile"], "Dockerfile");
+    assert_eq!(
+        Path::new(k["context"]["dockerfile_path"].as_str().unwrap()),
+        work.path().join("app/Dockerfile")
+    );
+
+    // A sub-folder of the context.
+    fs::create_dir(app.join("docker")).unwrap();
+    fs::write(app.join("docker/dev.Dockerfile"), "FROM scratch\n").unwrap();
+    compose_manifest(work.path(), "docker/dev.Dockerfile");
+    assert_eq!(
+        plan_json_of(work.path())["context"]["dockerfile"],
+        "docker/dev.Dockerfile"
+    );
+
+    // Missing: the message names the resolved path, under the context.
+    compose_manifest(work.path(), "Nope.Dockerfile");
+    sm().args(["plan", "--config"])
+        .arg(work.path().join("kernel.toml"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("dockerfile"))
+        .stderr(predicate::str::contains("Nope.Dockerfile"))
+        .stderr(predicate::str::contains(format!(
+            "app{}",
+            std::path::MAIN_SEPARATOR
+        )));
+}
+
+#[test]
+fn dockerfile_outside_the_context_is_sent_like_docker_sends_it() {
+    let work = tempfile::tempdir().unwrap();
+    let app = work.path().join("app");
+    fs::create_dir_all(&app).unwrap();
+    fs::create_dir_all(work.path().join("docker")).unwrap();
+    fs::write(app.join("main.py"), "print(1)\n").unwrap();
+    fs::write(
+        work.path().join("docker/app.Dockerfile"),
+        "FROM scratch\nCOPY main.py /\n",
+    )
+    .unwrap();
+    let check = |k: serde_json::Value| {
+        assert_eq!(k["context"]["dockerfile"], ".sm-kernel/Dockerfile", "{k}");
+    };
+    // Relative to the context, leaving it.
+    compose_manifest(work.path(), "../docker/app.Dockerfile");
+    check(plan_json_of(work.path()));
+    // Absolute: itself.
+    let abs = work.path().join("docker/app.Dockerfile");
+    compose_manifest(work.path(), abs.to_str().unwrap());
+    check(plan_json_of(work.path()));
+
+    // And the zip carries it where the buildspec looks for it.
+    let out = work.path().join("plan");
+    sm().args(["plan", "--config"])
+        .arg(work.path().join("kernel.toml"))
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let zip = fs::read(out.join("k/context.zip")).unwrap();
+    let names = zip_names(&zip);
+    assert!(
+        names.contains(&".sm-kernel/Dockerfile".to_string()),
+        "{names:?}"
+    );
+    assert!(names.contains(&"main.py".to_string()), "{names:?}");
+    let buildspec = fs::read_to_string(out.join("k/buildspec.yml")).unwrap();
+    assert!(buildspec.contains(".sm-kernel/Dockerfile"), "{buildspec}");
+}
+
+#[test]
+fn file_flag_is_relative_to_the_current_folder_like_docker_build_f() {
+    let work = tempfile::tempdir().unwrap();
+    let app = work.path().join("app");
+    fs::create_dir_all(&app).unwrap();
+    fs::write(app.join("main.py"), "print(1)\n").unwrap();
+    fs::write(work.path().join("k.Dockerfile"), "FROM scratch\n").unwrap();
+    let out = sm()
+        .current_dir(work.path())
+        .args([
+            "--output",
+            "json",
+            "plan",
+            "--image-name",
+            "k",
+            "--context",
+            "app",
+            "--file",
+            "k.Dockerfile",
+            "--role",
+            ROLE,
+            "--domain-id",
+            "d-abc123",
+            "--region",
+            "us-east-1",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        v["kernels"][0]["context"]["dockerfile"],
+        ".sm-kernel/Dockerfile"
+    );
 }
 
 #[test]
@@ -460,6 +618,12 @@ fn bad_input_exits_2_names_the_field_and_writes_nothing() {
         bad_manifest("duplicate kernel names", "[[kernel]]\nname = \"a\"\n[[kernel]]\nname = \"a\"\n", "twice"),
         bad_manifest("kernel without name", "[[kernel]]\napp = \"jupyterlab\"\n", "no name"),
         bad_manifest("unknown app", "[[kernel]]\nname = \"a\"\napp = \"vscode\"\n", "app"),
+        bad_manifest("endpoint-url without a scheme", "[[kernel]]\nname = \"a\"\nendpoint-url = \"127.0.0.1:5199\"\n", "endpoint-url"),
+        bad_manifest(
+            "two endpoints in one run",
+            "[[kernel]]\nname = \"a\"\nendpoint-url = \"http://127.0.0.1:5199\"\n[[kernel]]\nname = \"b\"\n",
+            "different endpoints",
+        ),
         bad_manifest(
             "six kernel specs",
             "[[kernel]]\nname = \"a\"\nkernel-specs = [{name=\"a\"},{name=\"b\"},{name=\"c\"},{name=\"d\"},{name=\"e\"},{name=\"f\"}]\n",

@@ -52,10 +52,65 @@ impl Clients {
 impl Target {
     /// True when requests go somewhere else than AWS (flag or environment).
     pub fn endpoint_overridden(&self) -> bool {
-        self.endpoint_url.is_some()
-            || std::env::var_os("AWS_ENDPOINT_URL").is_some_and(|v| !v.is_empty())
+        self.endpoint().is_some()
+    }
+
+    /// The endpoint every call goes to: `--endpoint-url`, else `AWS_ENDPOINT_URL`, else
+    /// none (AWS).
+    pub fn endpoint(&self) -> Option<String> {
+        self.endpoint_url.clone().or_else(|| {
+            std::env::var("AWS_ENDPOINT_URL")
+                .ok()
+                .filter(|v| !v.is_empty())
+        })
+    }
+
+    /// Applies the kernels' `endpoint-url` (one per run) when neither `--endpoint-url` nor
+    /// `AWS_ENDPOINT_URL` names one: manifest < environment < flag, as for every setting.
+    pub fn with_manifest_endpoint(mut self, plan: &crate::plan::Plan) -> Target {
+        if self.endpoint().is_none() {
+            self.endpoint_url = plan
+                .kernels
+                .first()
+                .and_then(|k| k.resources.endpoint_url.clone());
+        }
+        self
+    }
+
+    /// The local sandbox (`tests/sandbox/run`) accepts any credentials; on a loopback
+    /// endpoint, with no profile or access key given, sm-kernel signs with fixed ones so the
+    /// demo needs no AWS account and a shell's real credentials never go to an emulator.
+    fn sandbox_credentials(&self) -> bool {
+        let Some(url) = self.endpoint() else {
+            return false;
+        };
+        let loopback = is_loopback(&url);
+        let given = |v: &str| std::env::var_os(v).is_some_and(|v| !v.is_empty());
+        loopback && self.profile.is_none() && !given("AWS_ACCESS_KEY_ID") && !given("AWS_PROFILE")
     }
 }
+
+/// True for an http(s) URL whose host is `localhost` or a loopback address.
+fn is_loopback(url: &str) -> bool {
+    let host = url
+        .split("://")
+        .nth(1)
+        .unwrap_or("")
+        .split(['/', '?'])
+        .next()
+        .unwrap_or("");
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The credentials the sandbox is signed with (any are accepted; these say where they are for).
+pub const SANDBOX_ACCESS_KEY: &str = "sm-kernel-sandbox";
 
 use std::time::Duration;
 
@@ -89,6 +144,15 @@ pub async fn load(target: &Target) -> SdkConfig {
     }
     if let Some(u) = &target.endpoint_url {
         loader = loader.endpoint_url(u);
+    }
+    if target.sandbox_credentials() {
+        loader = loader.credentials_provider(aws_sdk_sts::config::Credentials::new(
+            SANDBOX_ACCESS_KEY,
+            SANDBOX_ACCESS_KEY,
+            None,
+            None,
+            "sm-kernel-sandbox",
+        ));
     }
     loader.load().await
 }
@@ -134,4 +198,29 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .enable_all()
         .build()
         .map_err(|e| Error::failed(format!("cannot start the async runtime: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback;
+
+    #[test]
+    fn only_loopback_endpoints_count_as_the_sandbox() {
+        for url in [
+            "http://127.0.0.1:5199",
+            "http://localhost:4566/",
+            "http://[::1]:5199",
+            "http://127.0.0.2",
+        ] {
+            assert!(is_loopback(url), "{url}");
+        }
+        for url in [
+            "https://sagemaker.us-east-1.amazonaws.com",
+            "http://10.0.0.1:5199",
+            "http://127.0.0.1.example.com",
+            "127.0.0.1:5199",
+        ] {
+            assert!(!is_loopback(url), "{url}");
+        }
+    }
 }

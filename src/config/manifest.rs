@@ -49,6 +49,8 @@ pub struct Settings {
     pub registries: Option<Vec<String>>,
     pub vpc: Option<VpcSetting>,
     pub region: Option<String>,
+    /// Where AWS calls go instead of AWS (a local emulator such as the demo sandbox).
+    pub endpoint_url: Option<String>,
     /// Release-wide, `[defaults]` only: how many kernels build at once.
     pub jobs: Option<i64>,
     pub checks: Option<bool>,
@@ -102,14 +104,11 @@ impl Manifest {
 
 impl Settings {
     /// Layers `over` on top of `self`: every key set in `over` wins. Maps and lists are
-    /// replaced, not merged, so a kernel can drop a default build arg by restating the table.
+    /// replaced, not merged, so a kernel can drop a default build arg by restating the table;
+    /// `container` and `vpc` are layered key by key.
     pub fn overlay(&mut self, over: &Settings) {
-        macro_rules! take {
-            ($($field:ident),*) => {$(
-                if over.$field.is_some() { self.$field = over.$field.clone(); }
-            )*};
-        }
-        take!(
+        // Destructured without `..`: a new key is a compile error until it is layered here.
+        let Settings {
             name,
             context,
             dockerfile,
@@ -120,6 +119,7 @@ impl Settings {
             uid,
             gid,
             mount_path,
+            container,
             domain_id,
             user_profile,
             role,
@@ -133,37 +133,76 @@ impl Settings {
             build_args,
             tags,
             registries,
+            vpc,
             region,
+            endpoint_url,
+            jobs,
             checks,
             checks_skip,
             build_cache,
             build_secrets,
-            environment_type
-        );
-        if let Some(c) = &over.container {
+            environment_type,
+        } = over;
+        take(&mut self.name, name);
+        take(&mut self.context, context);
+        take(&mut self.dockerfile, dockerfile);
+        take(&mut self.display_name, display_name);
+        take(&mut self.description, description);
+        take(&mut self.app, app);
+        take(&mut self.kernel_specs, kernel_specs);
+        take(&mut self.uid, uid);
+        take(&mut self.gid, gid);
+        take(&mut self.mount_path, mount_path);
+        take(&mut self.domain_id, domain_id);
+        take(&mut self.user_profile, user_profile);
+        take(&mut self.role, role);
+        take(&mut self.bucket, bucket);
+        take(&mut self.repository, repository);
+        take(&mut self.project, project);
+        take(&mut self.app_image_config, app_image_config);
+        take(&mut self.compute_type, compute_type);
+        take(&mut self.codebuild_image, codebuild_image);
+        take(&mut self.timeout_minutes, timeout_minutes);
+        take(&mut self.build_args, build_args);
+        take(&mut self.tags, tags);
+        take(&mut self.registries, registries);
+        take(&mut self.region, region);
+        take(&mut self.endpoint_url, endpoint_url);
+        take(&mut self.jobs, jobs);
+        take(&mut self.checks, checks);
+        take(&mut self.checks_skip, checks_skip);
+        take(&mut self.build_cache, build_cache);
+        take(&mut self.build_secrets, build_secrets);
+        take(&mut self.environment_type, environment_type);
+        if let Some(ContainerSetting {
+            entrypoint,
+            arguments,
+            environment,
+        }) = container
+        {
             let mine = self.container.get_or_insert_with(Default::default);
-            if c.entrypoint.is_some() {
-                mine.entrypoint = c.entrypoint.clone();
-            }
-            if c.arguments.is_some() {
-                mine.arguments = c.arguments.clone();
-            }
-            if c.environment.is_some() {
-                mine.environment = c.environment.clone();
-            }
+            take(&mut mine.entrypoint, entrypoint);
+            take(&mut mine.arguments, arguments);
+            take(&mut mine.environment, environment);
         }
-        if let Some(v) = &over.vpc {
+        if let Some(VpcSetting {
+            id,
+            subnets,
+            security_groups,
+        }) = vpc
+        {
             let mine = self.vpc.get_or_insert_with(Default::default);
-            if v.id.is_some() {
-                mine.id = v.id.clone();
-            }
-            if v.subnets.is_some() {
-                mine.subnets = v.subnets.clone();
-            }
-            if v.security_groups.is_some() {
-                mine.security_groups = v.security_groups.clone();
-            }
+            take(&mut mine.id, id);
+            take(&mut mine.subnets, subnets);
+            take(&mut mine.security_groups, security_groups);
         }
+    }
+}
+
+/// One key of an overlay: set in `over` wins, unset keeps `mine`.
+fn take<T: Clone>(mine: &mut Option<T>, over: &Option<T>) {
+    if over.is_some() {
+        mine.clone_from(over);
     }
 }
 
@@ -242,5 +281,48 @@ id = "vpc-12345678"
         });
         assert_eq!(base.region.as_deref(), Some("eu-west-1"));
         assert_eq!(base.bucket.as_deref(), Some("sagemaker-b"));
+    }
+
+    #[test]
+    fn overlay_takes_every_key_including_nested_ones() {
+        let full = Manifest::parse(
+            r#"
+[[kernel]]
+name = "n"
+context = "c"
+dockerfile = "d"
+display-name = "D"
+description = "x"
+app = "jupyterlab"
+kernel-specs = [{ name = "k" }]
+uid = 0
+gid = 0
+mount-path = "/m"
+domain-id = "d-1"
+user-profile = "u"
+role = "r"
+bucket = "b"
+repository = "re"
+project = "p"
+app-image-config = "a"
+compute-type = "t"
+codebuild-image = "i"
+timeout-minutes = 9
+build-args = { A = "1" }
+tags = { T = "1" }
+registries = ["g"]
+region = "eu-west-1"
+endpoint-url = "http://127.0.0.1:5199"
+jobs = 2
+container = { entrypoint = ["e"], arguments = ["a"], environment = { E = "1" } }
+vpc = { id = "v", subnets = ["s"], security-groups = ["g"] }
+"#,
+        )
+        .unwrap();
+        let over = &full.kernels[0];
+        let mut s = Settings::default();
+        s.overlay(over);
+        // Debug output covers every field, nested ones included.
+        assert_eq!(format!("{s:?}"), format!("{over:?}"));
     }
 }

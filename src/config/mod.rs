@@ -5,6 +5,8 @@
 //! anything else runs, so a bad name costs the user no AWS call and no half-made resource.
 
 pub mod build;
+mod finish;
+mod flags;
 pub mod manifest;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,7 +18,9 @@ use crate::cli::{AppArg, GlobalArgs, KernelArgs};
 use crate::error::Error;
 use crate::names;
 pub use build::BuildOptions;
-use manifest::{ContainerSetting, KernelSpecSetting, Manifest, Settings, VpcSetting};
+use finish::finish;
+use flags::settings_from_flags;
+use manifest::{Manifest, Settings};
 
 pub const DEFAULT_MANIFEST: &str = "kernel.toml";
 pub const DEFAULT_UID: u32 = 1000;
@@ -139,6 +143,9 @@ pub struct Kernel {
     pub registries: Vec<String>,
     pub vpc: Option<Vpc>,
     pub build: BuildOptions,
+    /// `endpoint-url` from kernel.toml: used when neither `--endpoint-url` nor
+    /// `AWS_ENDPOINT_URL` is set.
+    pub endpoint_url: Option<String>,
 }
 
 /// What the resolver needs from the command line.
@@ -223,6 +230,16 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved, Error> {
         }
         kernels.push(finish(settings)?);
     }
+    // One run talks to one endpoint.
+    if let Some(other) = kernels
+        .iter()
+        .find(|k| k.endpoint_url != kernels[0].endpoint_url)
+    {
+        return Err(Error::input(format!(
+            "endpoint-url: kernels {:?} and {:?} name different endpoints; one run talks to one, so set endpoint-url in [defaults] or select kernels of one endpoint",
+            kernels[0].name, other.name
+        )));
+    }
     Ok(Resolved {
         manifest: manifest_path,
         kernels,
@@ -290,434 +307,9 @@ fn manifest_kernels(path: &Path) -> Result<(Tables, Option<usize>), Error> {
             Some(c) if c == Path::new(".") => base.clone(),
             Some(c) => base.join(c),
         });
-        s.dockerfile = s.dockerfile.map(|d| base.join(d));
+        // `dockerfile` stays relative: it is resolved against the context in `finish`, as
+        // Compose and `docker buildx bake` do.
         out.push((Some(name), s));
     }
     Ok((out, jobs))
-}
-
-/// A parser of one `K=V` flag value, as the `names` rules provide them.
-type PairParser = fn(&str, &str) -> Result<(String, String), names::NameError>;
-
-fn split_pairs(
-    field: &str,
-    items: &[String],
-    parse: PairParser,
-) -> Result<Option<BTreeMap<String, String>>, Error> {
-    if items.is_empty() {
-        return Ok(None);
-    }
-    let mut map = BTreeMap::new();
-    for item in items {
-        let (k, v) = parse(field, item)?;
-        map.insert(k, v);
-    }
-    Ok(Some(map))
-}
-
-/// `--container-env K=V`: split at the first `=`; SageMaker accepts any key of 1–256
-/// characters, so only emptiness and the separator are checked here.
-fn container_env_pair(field: &str, value: &str) -> Result<(String, String), names::NameError> {
-    match value.split_once('=') {
-        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
-        _ => Err(names::NameError {
-            field: field.to_string(),
-            value: value.to_string(),
-            rule: "KEY=VALUE with a non-empty KEY".to_string(),
-            example: "POLARS_MAX_THREADS=4".to_string(),
-        }),
-    }
-}
-
-fn settings_from_flags(f: &KernelArgs) -> Result<Settings, Error> {
-    let kernel_specs = match (&f.kernel_name, &f.kernel_display_name) {
-        (Some(name), display) => Some(vec![KernelSpecSetting {
-            name: name.clone(),
-            display_name: display.clone(),
-        }]),
-        (None, Some(_)) => {
-            return Err(Error::input(
-                "--kernel-display-name needs --kernel-name (the kernelspec name inside the image, e.g. python3)",
-            ))
-        }
-        (None, None) => None,
-    };
-    let container_env = split_pairs("--container-env", &f.container_env, container_env_pair)?;
-    let container =
-        if f.entrypoint.is_some() || !f.container_args.is_empty() || container_env.is_some() {
-            Some(ContainerSetting {
-                entrypoint: f.entrypoint.clone().map(|e| vec![e]),
-                arguments: (!f.container_args.is_empty()).then(|| f.container_args.clone()),
-                environment: container_env,
-            })
-        } else {
-            None
-        };
-    let vpc = if f.vpc_id.is_some() || !f.subnet_ids.is_empty() || !f.security_group_ids.is_empty()
-    {
-        Some(VpcSetting {
-            id: f.vpc_id.clone(),
-            subnets: (!f.subnet_ids.is_empty()).then(|| f.subnet_ids.clone()),
-            security_groups: (!f.security_group_ids.is_empty())
-                .then(|| f.security_group_ids.clone()),
-        })
-    } else {
-        None
-    };
-    Ok(Settings {
-        name: f.image_name.clone(),
-        context: f.context.clone(),
-        dockerfile: f.dockerfile.clone(),
-        display_name: f.display_name.clone(),
-        description: f.description.clone(),
-        app: f.app.map(|a| App::from(a).as_str().to_string()),
-        kernel_specs,
-        uid: f.uid.map(i64::from),
-        gid: f.gid.map(i64::from),
-        mount_path: f.mount_path.clone(),
-        container,
-        domain_id: f.domain_id.clone(),
-        user_profile: f.user_profile.clone(),
-        role: f.role.clone(),
-        bucket: f.bucket.clone(),
-        repository: f.repository.clone(),
-        project: f.project.clone(),
-        app_image_config: f.app_image_config.clone(),
-        compute_type: f.compute_type.clone(),
-        codebuild_image: f.codebuild_image.clone(),
-        timeout_minutes: f.timeout_minutes.map(i64::from),
-        build_args: split_pairs("--build-arg", &f.build_args, names::build_arg)?,
-        tags: split_pairs("--tag", &f.tags, names::tag_flag)?,
-        registries: (!f.registries.is_empty()).then(|| f.registries.clone()),
-        vpc,
-        region: None,
-        jobs: None,
-        checks: f.no_checks.then_some(false),
-        checks_skip: (!f.checks_skip.is_empty()).then(|| f.checks_skip.clone()),
-        build_cache: f.no_build_cache.then_some(false),
-        build_secrets: split_pairs("--build-secret", &f.build_secrets, names::build_secret_flag)?,
-        environment_type: f.environment_type.clone(),
-    })
-}
-
-/// Fills defaults and checks every rule. Field labels are the manifest keys, prefixed with
-/// the kernel, because that is what the user edits to fix it.
-fn finish(s: Settings) -> Result<Kernel, Error> {
-    let Some(name) = s.name.clone() else {
-        return Err(Error::input(
-            "name: no kernel given; pass --image-name NAME (and --context, --role, --domain-id), or run in a folder with a kernel.toml (`sm-kernel init` makes one)",
-        ));
-    };
-    names::image_name("name", &name)?;
-    let field = |key: &str| format!("kernel {name:?}: {key}");
-
-    let app = match s.app.as_deref() {
-        None => App::KernelGateway,
-        Some(a) => App::parse(a).ok_or_else(|| {
-            Error::input(format!(
-                "{}: {a:?} is not an app type; use {}",
-                field("app"),
-                App::NAMES
-            ))
-        })?,
-    };
-
-    let role_arn = s.role.clone().ok_or_else(|| {
-        Error::input(format!(
-            "{}: missing; set role = \"arn:aws:iam::ACCOUNT:role/NAME\" in kernel.toml or pass --role (your Studio execution role, shown in the domain's settings)",
-            field("role")
-        ))
-    })?;
-    let role = names::role_arn(&field("role"), &role_arn)?;
-
-    let region = s
-        .region
-        .clone()
-        .or_else(|| std::env::var("AWS_REGION").ok().filter(|r| !r.is_empty()))
-        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok().filter(|r| !r.is_empty()))
-        .ok_or_else(|| {
-            Error::input(format!(
-                "{}: missing; set region = \"us-east-1\" in kernel.toml [defaults], pass --region, or set AWS_REGION",
-                field("region")
-            ))
-        })?;
-    names::region(&field("region"), &region)?;
-
-    let domain_id = s.domain_id.clone().ok_or_else(|| {
-        Error::input(format!(
-            "{}: missing; set domain-id = \"d-…\" in kernel.toml or pass --domain-id (`aws sagemaker list-domains` shows it)",
-            field("domain-id")
-        ))
-    })?;
-    names::domain_id(&field("domain-id"), &domain_id)?;
-    if let Some(p) = &s.user_profile {
-        names::user_profile_name(&field("user-profile"), p)?;
-    }
-
-    let context_dir = s.context.clone().unwrap_or_else(|| PathBuf::from("."));
-    if !context_dir.is_dir() {
-        return Err(Error::input(format!(
-            "{}: {} is not a folder; set context to the folder that holds your Docker build context (--context DIR)",
-            field("context"),
-            context_dir.display()
-        )));
-    }
-    let dockerfile = s
-        .dockerfile
-        .clone()
-        .unwrap_or_else(|| context_dir.join("Dockerfile"));
-    if !dockerfile.is_file() {
-        return Err(Error::input(format!(
-            "{}: {} does not exist; create it (`sm-kernel init --template python` writes one) or point dockerfile / --file at yours",
-            field("dockerfile"),
-            dockerfile.display()
-        )));
-    }
-    if let Err(e) = std::fs::File::open(&dockerfile) {
-        return Err(Error::input(format!(
-            "{}: cannot read {}: {e}",
-            field("dockerfile"),
-            dockerfile.display()
-        )));
-    }
-
-    if let Some(d) = &s.display_name {
-        names::image_display_name(&field("display-name"), d)?;
-    }
-    if let Some(d) = &s.description {
-        names::image_description(&field("description"), d)?;
-    }
-
-    let kernel_specs = match (app, &s.kernel_specs) {
-        (App::KernelGateway, None) => vec![KernelSpec {
-            name: DEFAULT_KERNEL_SPEC.to_string(),
-            display_name: s.display_name.clone(),
-        }],
-        (App::KernelGateway, Some(specs)) => {
-            if specs.is_empty() || specs.len() > 5 {
-                return Err(Error::input(format!(
-                    "{}: {} given; a KernelGateway image lists 1 to 5 kernel specs",
-                    field("kernel-specs"),
-                    specs.len()
-                )));
-            }
-            let mut seen = BTreeSet::new();
-            for spec in specs {
-                names::kernel_spec_name(&field("kernel-specs.name"), &spec.name)?;
-                if let Some(d) = &spec.display_name {
-                    names::kernel_display_name(&field("kernel-specs.display-name"), d)?;
-                }
-                if !seen.insert(spec.name.clone()) {
-                    return Err(Error::input(format!(
-                        "{}: {:?} is listed twice; each kernel spec name must be unique",
-                        field("kernel-specs.name"),
-                        spec.name
-                    )));
-                }
-            }
-            specs
-                .iter()
-                .map(|k| KernelSpec {
-                    name: k.name.clone(),
-                    display_name: k.display_name.clone(),
-                })
-                .collect()
-        }
-        (_, Some(_)) => {
-            return Err(Error::input(format!(
-                "{}: kernel specs apply only to app = \"kernel-gateway\"; JupyterLab and Code Editor images find their kernels themselves — remove kernel-specs (or --kernel-name) or set app = \"kernel-gateway\"",
-                field("kernel-specs")
-            )))
-        }
-        (_, None) => Vec::new(),
-    };
-
-    let container = match (app, &s.container) {
-        (App::KernelGateway, Some(_)) => {
-            return Err(Error::input(format!(
-                "{}: container settings apply only to app = \"jupyterlab\" or \"code-editor\" (Studio Classic overrides the entrypoint); remove [kernel.container] or change app",
-                field("container")
-            )))
-        }
-        (_, Some(c)) => {
-            let container = Container {
-                entrypoint: c.entrypoint.clone().unwrap_or_default(),
-                arguments: c.arguments.clone().unwrap_or_default(),
-                environment: c.environment.clone().unwrap_or_default(),
-            };
-            check_container(&field("container"), &container)?;
-            Some(container)
-        }
-        (_, None) => None,
-    };
-
-    let (uid, gid) = names::uid_gid(
-        &field("uid/gid"),
-        s.uid.unwrap_or(i64::from(DEFAULT_UID)),
-        s.gid.unwrap_or(i64::from(DEFAULT_GID)),
-    )?;
-    let mount_path = s
-        .mount_path
-        .clone()
-        .unwrap_or_else(|| DEFAULT_MOUNT_PATH.to_string());
-    names::mount_path(&field("mount-path"), &mount_path)?;
-
-    let bucket = s
-        .bucket
-        .clone()
-        .unwrap_or_else(|| names::default_bucket_name(&region, &role.account));
-    names::bucket_name(&field("bucket"), &bucket)?;
-    let repository = s
-        .repository
-        .clone()
-        .unwrap_or_else(|| names::default_repository_name(&name));
-    names::ecr_repository_name(&field("repository"), &repository)?;
-    let project = s
-        .project
-        .clone()
-        .unwrap_or_else(|| names::default_project_name(&name));
-    names::codebuild_project_name(&field("project"), &project)?;
-    let app_image_config = s
-        .app_image_config
-        .clone()
-        .unwrap_or_else(|| names::app_image_config_name_for(&name));
-    names::app_image_config_name(&field("app-image-config"), &app_image_config)?;
-
-    let compute_type = s
-        .compute_type
-        .clone()
-        .unwrap_or_else(|| DEFAULT_COMPUTE_TYPE.to_string());
-    names::compute_type(&field("compute-type"), &compute_type)?;
-    let codebuild_image = s
-        .codebuild_image
-        .clone()
-        .unwrap_or_else(|| DEFAULT_CODEBUILD_IMAGE.to_string());
-    if codebuild_image.trim().is_empty() || codebuild_image.chars().any(char::is_whitespace) {
-        return Err(Error::input(format!(
-            "{}: {codebuild_image:?} is not an image reference; use e.g. {DEFAULT_CODEBUILD_IMAGE}",
-            field("codebuild-image")
-        )));
-    }
-    let timeout_minutes = names::timeout_minutes(
-        &field("timeout-minutes"),
-        s.timeout_minutes
-            .unwrap_or(i64::from(DEFAULT_TIMEOUT_MINUTES)),
-    )?;
-
-    let build_args = s.build_args.clone().unwrap_or_default();
-    for (k, v) in &build_args {
-        names::build_arg(&field("build-args"), &format!("{k}={v}"))?;
-    }
-    let tags = s.tags.clone().unwrap_or_default();
-    let tag_list: Vec<(String, String)> =
-        tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    names::tags(&field("tags"), &tag_list)?;
-    let registries = s.registries.clone().unwrap_or_default();
-    for r in &registries {
-        names::ecr_registry(&field("registries"), r)?;
-    }
-
-    let build = build::resolve(&s, &field)?;
-
-    let vpc = match &s.vpc {
-        None => None,
-        Some(v) => {
-            let id = v.id.clone().ok_or_else(|| {
-                Error::input(format!(
-                    "{}: subnets or security groups were given without a VPC id; add id = \"vpc-…\" (--vpc-id)",
-                    field("vpc.id")
-                ))
-            })?;
-            names::vpc_id(&field("vpc.id"), &id)?;
-            let subnets = v.subnets.clone().unwrap_or_default();
-            let security_groups = v.security_groups.clone().unwrap_or_default();
-            if subnets.is_empty() || security_groups.is_empty() {
-                return Err(Error::input(format!(
-                    "{}: a build in a VPC needs at least one subnet and one security group (--subnet-ids, --security-group-ids)",
-                    field("vpc")
-                )));
-            }
-            for sn in &subnets {
-                names::subnet_id(&field("vpc.subnets"), sn)?;
-            }
-            for sg in &security_groups {
-                names::security_group_id(&field("vpc.security-groups"), sg)?;
-            }
-            Some(Vpc {
-                id,
-                subnets,
-                security_groups,
-            })
-        }
-    };
-
-    Ok(Kernel {
-        name,
-        context_dir,
-        dockerfile,
-        display_name: s.display_name,
-        description: s.description,
-        app,
-        kernel_specs,
-        uid,
-        gid,
-        mount_path,
-        container,
-        domain_id,
-        user_profile: s.user_profile.clone(),
-        role_arn,
-        partition: role.partition,
-        account: role.account,
-        region,
-        bucket,
-        repository,
-        project,
-        app_image_config,
-        compute_type,
-        codebuild_image,
-        timeout_minutes,
-        build_args,
-        tags,
-        registries,
-        vpc,
-        build,
-    })
-}
-
-/// ContainerConfig limits from the SageMaker API: one entrypoint entry, ≤50 arguments,
-/// ≤25 environment variables, each string ≤256 characters.
-fn check_container(field: &str, c: &Container) -> Result<(), Error> {
-    if c.entrypoint.len() > 1 {
-        return Err(Error::input(format!(
-            "{field}.entrypoint: {} entries given; SageMaker accepts exactly one (put the rest in arguments)",
-            c.entrypoint.len()
-        )));
-    }
-    if c.arguments.len() > 50 {
-        return Err(Error::input(format!(
-            "{field}.arguments: {} given; SageMaker accepts at most 50",
-            c.arguments.len()
-        )));
-    }
-    if c.environment.len() > 25 {
-        return Err(Error::input(format!(
-            "{field}.environment: {} variables given; SageMaker accepts at most 25",
-            c.environment.len()
-        )));
-    }
-    for s in c
-        .entrypoint
-        .iter()
-        .chain(&c.arguments)
-        .chain(c.environment.keys())
-        .chain(c.environment.values())
-    {
-        if s.chars().count() > 256 {
-            return Err(Error::input(format!(
-                "{field}: {:?}… is longer than the 256 characters SageMaker accepts",
-                s.chars().take(40).collect::<String>()
-            )));
-        }
-    }
-    Ok(())
 }

@@ -245,6 +245,7 @@ pub(crate) mod tests {
             registries: vec![],
             vpc: None,
             build: crate::config::BuildOptions::default(),
+            endpoint_url: None,
         }
     }
 

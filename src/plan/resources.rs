@@ -41,6 +41,9 @@ pub struct Resources {
     /// Idempotency token for CreateImageVersion: a retry of the same build never makes a
     /// second version.
     pub image_version_client_token: String,
+    /// `endpoint-url` from kernel.toml (a local emulator), when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint_url: Option<String>,
 }
 
 /// The image tag for a context digest (`sha256:HEX`) and the rendered buildspec. The
@@ -87,6 +90,7 @@ impl Resources {
             image_uri: format!("{registry}/{}:{tag}", k.repository),
             registry,
             image_version_client_token: format!("sm-kernel-{}", &tag[..26]),
+            endpoint_url: k.endpoint_url.clone(),
             image_tag: tag,
             project: k.project.clone(),
             project_arn: format!("arn:{p}:codebuild:{r}:{a}:project/{}", k.project),

@@ -29,9 +29,15 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn start() -> Sandbox {
+        Sandbox::start_with(&[])
+    }
+
+    /// Starts the sandbox with extra arguments of `tests/sandbox/run` (e.g. `--demo`).
+    pub fn start_with(extra: &[&str]) -> Sandbox {
         let run = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sandbox/run");
         let mut child = Command::new(&run)
             .args(["--port", "0"])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

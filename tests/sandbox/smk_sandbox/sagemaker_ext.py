@@ -529,7 +529,13 @@ def _merge(old: Any, new: Any) -> Any:
     return copy.deepcopy(new)
 
 
+# Ids the next CreateDomain calls take, in order (the demo's fixed domain); normally empty.
+NEXT_DOMAIN_IDS: list[str] = []
+
+
 def _new_domain_id() -> str:
+    if NEXT_DOMAIN_IDS:
+        return NEXT_DOMAIN_IDS.pop(0)
     rnd = random.SystemRandom()
     return "d-" + "".join(rnd.choice(string.ascii_lowercase + string.digits) for _ in range(12))
 
