@@ -49,6 +49,14 @@ pub struct Settings {
     pub registries: Option<Vec<String>>,
     pub vpc: Option<VpcSetting>,
     pub region: Option<String>,
+    pub aliases: Option<Vec<String>>,
+    pub release_notes: Option<String>,
+    pub vendor_guidance: Option<String>,
+    pub job_type: Option<String>,
+    pub processor: Option<String>,
+    pub ml_framework: Option<String>,
+    pub programming_lang: Option<String>,
+    pub horovod: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -126,7 +134,15 @@ impl Settings {
             build_args,
             tags,
             registries,
-            region
+            region,
+            aliases,
+            release_notes,
+            vendor_guidance,
+            job_type,
+            processor,
+            ml_framework,
+            programming_lang,
+            horovod
         );
         if let Some(c) = &over.container {
             let mine = self.container.get_or_insert_with(Default::default);

@@ -136,6 +136,8 @@ pub struct Kernel {
     pub tags: BTreeMap<String, String>,
     pub registries: Vec<String>,
     pub vpc: Option<Vpc>,
+    /// Aliases and metadata of each new image version.
+    pub release: crate::lifecycle::metadata::VersionMetadata,
 }
 
 /// What the resolver needs from the command line.
@@ -364,6 +366,14 @@ fn settings_from_flags(f: &KernelArgs) -> Result<Settings, Error> {
         registries: (!f.registries.is_empty()).then(|| f.registries.clone()),
         vpc,
         region: None,
+        aliases: (!f.aliases.is_empty()).then(|| f.aliases.clone()),
+        release_notes: f.release_notes.clone(),
+        vendor_guidance: f.vendor_guidance.clone(),
+        job_type: f.job_type.clone(),
+        processor: f.processor.clone(),
+        ml_framework: f.ml_framework.clone(),
+        programming_lang: f.programming_lang.clone(),
+        horovod: f.horovod,
     })
 }
 
@@ -616,6 +626,19 @@ fn finish(s: Settings) -> Result<Kernel, Error> {
         }
     };
 
+    let release = crate::lifecycle::metadata::resolve(
+        &field,
+        &crate::lifecycle::metadata::Raw {
+            aliases: s.aliases.as_deref(),
+            release_notes: s.release_notes.as_deref(),
+            vendor_guidance: s.vendor_guidance.as_deref(),
+            job_type: s.job_type.as_deref(),
+            processor: s.processor.as_deref(),
+            ml_framework: s.ml_framework.as_deref(),
+            programming_lang: s.programming_lang.as_deref(),
+            horovod: s.horovod,
+        },
+    )?;
     Ok(Kernel {
         name,
         context_dir,
@@ -645,6 +668,7 @@ fn finish(s: Settings) -> Result<Kernel, Error> {
         tags,
         registries,
         vpc,
+        release,
     })
 }
 

@@ -188,6 +188,8 @@ pub async fn run_kernel(
         t.skip(StepId::ImageVersion);
     }
     t.record(StepId::ImageVersion, started);
+    let wanted = crate::lifecycle::aliases::wanted(&kp.requests.create_image_version);
+    crate::lifecycle::aliases::move_to(clients, &res.image_name, &wanted, version).await?;
 
     cancel.check("after the image version; a re-run will continue from there")?;
     let started = Instant::now();

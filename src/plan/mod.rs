@@ -115,7 +115,7 @@ pub fn plan_kernel<W: Write>(scanned: &Scanned, zip_out: W) -> Result<KernelPlan
 
     let requests = Requests {
         create_image: requests::create_image(k),
-        create_image_version: requests::create_image_version(&res),
+        create_image_version: requests::create_image_version(k, &res),
         create_app_image_config: requests::create_app_image_config(k),
         domain_update: requests::domain_update(k, &[]),
         domain_update_note: DOMAIN_UPDATE_NOTE,
@@ -220,6 +220,7 @@ pub(crate) mod tests {
             tags: BTreeMap::new(),
             registries: vec![],
             vpc: None,
+            release: Default::default(),
         }
     }
 

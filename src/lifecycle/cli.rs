@@ -1,0 +1,37 @@
+//! The lifecycle commands' arguments (their help text is the doc comments).
+
+use clap::Args;
+
+use crate::cli::KernelArgs;
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Kernels of the manifest to report (default: all).
+    #[arg(value_name = "KERNEL")]
+    pub kernels: Vec<String>,
+
+    /// Exit 4 when any kernel is not up-to-date (0 otherwise), for CI gates.
+    #[arg(long)]
+    pub exit_code: bool,
+
+    #[command(flatten)]
+    pub kernel: KernelArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The kernel to roll back.
+    #[arg(value_name = "KERNEL")]
+    pub target: String,
+
+    /// The version number, or an alias of the image, to go back to.
+    #[arg(long, value_name = "VERSION|ALIAS")]
+    pub to: String,
+
+    /// Do it; without --yes rollback shows what it would change and changes nothing.
+    #[arg(long)]
+    pub yes: bool,
+
+    #[command(flatten)]
+    pub kernel: KernelArgs,
+}

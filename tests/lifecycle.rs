@@ -1,0 +1,330 @@
+//! The kernel lifecycle end to end against the local sandbox: aliases and version metadata
+//! on publish, status, rollback, delete, prune and the smoke test.
+
+mod support;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use serde_json::Value;
+use support::Sandbox;
+
+const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/Exec";
+
+struct World {
+    sb: Sandbox,
+    rt: tokio::runtime::Runtime,
+    cfg: aws_config::SdkConfig,
+    domain: String,
+    dir: tempfile::TempDir,
+}
+
+impl World {
+    fn new() -> World {
+        let sb = Sandbox::start();
+        sb.post(
+            "/_sandbox/config",
+            r#"{"build_seconds": 1, "image_seconds": 0.2, "image_version_seconds": 0.3, "domain_update_seconds": 0.3, "app_seconds": 0.3}"#,
+        );
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let cfg = sb.sdk_config(&rt);
+        let iam = aws_sdk_iam::Client::new(&cfg);
+        let sm = aws_sdk_sagemaker::Client::new(&cfg);
+        let domain = rt.block_on(async {
+            iam.create_role()
+                .role_name("Exec")
+                .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["sagemaker.amazonaws.com","codebuild.amazonaws.com"]},"Action":"sts:AssumeRole"}]}"#)
+                .send()
+                .await
+                .unwrap();
+            for p in ["codebuild-permissions", "sagemaker-domain", "sm-kernel-extras"] {
+                iam.put_role_policy()
+                    .role_name("Exec")
+                    .policy_name(p)
+                    .policy_document(fs::read_to_string(format!("policies/{p}.json")).unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            let d = sm
+                .create_domain()
+                .domain_name("studio")
+                .auth_mode(aws_sdk_sagemaker::types::AuthMode::Iam)
+                .default_user_settings(
+                    aws_sdk_sagemaker::types::UserSettings::builder()
+                        .execution_role(ROLE_ARN)
+                        .build(),
+                )
+                .subnet_ids("subnet-12345678")
+                .vpc_id("vpc-12345678")
+                .send()
+                .await
+                .unwrap();
+            d.domain_id().unwrap().to_string()
+        });
+        let w = World {
+            sb,
+            rt,
+            cfg,
+            domain,
+            dir: tempfile::tempdir().unwrap(),
+        };
+        w.wait_domain();
+        w
+    }
+
+    fn sm(&self) -> aws_sdk_sagemaker::Client {
+        aws_sdk_sagemaker::Client::new(&self.cfg)
+    }
+
+    fn wait_domain(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            let d = self
+                .rt
+                .block_on(self.sm().describe_domain().domain_id(&self.domain).send())
+                .unwrap();
+            if d.status().map(|s| s.as_str()) == Some("InService") {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("domain never InService");
+    }
+
+    /// A kernel.toml for `name` whose context holds one file with `version` in it.
+    fn manifest(&self, name: &str, version: &str, extra: &str) -> PathBuf {
+        let d = self.dir.path().join(name);
+        fs::create_dir_all(&d).unwrap();
+        fs::write(
+            d.join("Dockerfile"),
+            "FROM public.ecr.aws/docker/library/python:3.12-slim\nCOPY app.py /app.py\n",
+        )
+        .unwrap();
+        fs::write(d.join("app.py"), format!("print({version:?})\n")).unwrap();
+        let m = d.join("kernel.toml");
+        fs::write(
+            &m,
+            format!(
+                "[defaults]\nregion = \"us-east-1\"\nrole = \"{ROLE_ARN}\"\ndomain-id = \"{}\"\n\n[[kernel]]\nname = \"{name}\"\napp = \"jupyterlab\"\n{extra}\n",
+                self.domain
+            ),
+        )
+        .unwrap();
+        m
+    }
+
+    fn cmd(&self) -> Command {
+        self.sb.sm_kernel()
+    }
+
+    fn run(&self, manifest: &Path, args: &[&str]) -> Output {
+        self.cmd()
+            .arg("--config")
+            .arg(manifest)
+            .args(["--output", "json"])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn aliases(&self, image: &str, version: i32) -> Vec<String> {
+        self.rt
+            .block_on(
+                self.sm()
+                    .list_aliases()
+                    .image_name(image)
+                    .version(version)
+                    .send(),
+            )
+            .unwrap()
+            .sage_maker_image_version_aliases()
+            .to_vec()
+    }
+}
+
+fn json_out(o: &Output) -> Value {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+const META: &str = "aliases = [\"stable\"]\nrelease-notes = \"first\"\njob-type = \"notebook-kernel\"\nprocessor = \"cpu\"\nml-framework = \"PyTorch 2.3\"\nprogramming-lang = \"Python 3.12\"\nhorovod = false\nvendor-guidance = \"stable\"\n";
+
+#[test]
+fn aliases_move_to_the_new_version_and_metadata_is_sent() {
+    let w = World::new();
+    let m = w.manifest("sagemaker-ds", "1", META);
+    let out = json_out(&w.run(&m, &["publish"]));
+    assert_eq!(out["kernels"][0]["image_version"], 1);
+    assert_eq!(w.aliases("sagemaker-ds", 1), ["stable"]);
+
+    let m = w.manifest("sagemaker-ds", "2", META);
+    let out = json_out(&w.run(&m, &["publish"]));
+    assert_eq!(out["kernels"][0]["image_version"], 2);
+    assert_eq!(w.aliases("sagemaker-ds", 2), ["stable"]);
+    assert!(
+        w.aliases("sagemaker-ds", 1).is_empty(),
+        "stable stayed on 1"
+    );
+
+    let v =
+        w.rt.block_on(
+            w.sm()
+                .describe_image_version()
+                .image_name("sagemaker-ds")
+                .version(2)
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(v.release_notes(), Some("first"));
+    assert_eq!(v.job_type().map(|j| j.as_str()), Some("NOTEBOOK_KERNEL"));
+    assert_eq!(v.processor().map(|j| j.as_str()), Some("CPU"));
+    assert_eq!(v.ml_framework(), Some("PyTorch 2.3"));
+    assert_eq!(v.programming_lang(), Some("Python 3.12"));
+    assert_eq!(v.vendor_guidance().map(|j| j.as_str()), Some("STABLE"));
+    assert_eq!(v.horovod(), Some(false));
+
+    // The second CreateImageVersion could not carry `stable` (version 1 held it).
+    let creates: Vec<Value> =
+        w.sb.requests()
+            .into_iter()
+            .filter(|r| r["operation"] == "CreateImageVersion")
+            .collect();
+    assert_eq!(creates.len(), 2);
+    assert_eq!(
+        creates[0]["params"]["Aliases"],
+        serde_json::json!(["stable"])
+    );
+    assert!(creates[1]["params"].get("Aliases").is_none());
+}
+
+#[test]
+fn bad_metadata_exits_2_before_any_call() {
+    let w = World::new();
+    let m = w.manifest("sagemaker-bad", "1", "processor = \"tpu\"\n");
+    let n = w.sb.requests().len();
+    let o = w.run(&m, &["publish"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("processor") && err.contains("cpu, gpu"),
+        "{err}"
+    );
+    assert_eq!(w.sb.requests().len(), n);
+}
+
+impl World {
+    /// JupyterLab custom images of the domain defaults: (image, pinned version).
+    fn entries(&self) -> Vec<(String, Option<i32>)> {
+        let d = self
+            .rt
+            .block_on(self.sm().describe_domain().domain_id(&self.domain).send())
+            .unwrap();
+        d.default_user_settings()
+            .and_then(|s| s.jupyter_lab_app_settings())
+            .map(|a| a.custom_images().to_vec())
+            .unwrap_or_default()
+            .iter()
+            .map(|c| {
+                (
+                    c.image_name().unwrap_or_default().to_string(),
+                    c.image_version_number(),
+                )
+            })
+            .collect()
+    }
+
+    fn writes_since(&self, n: usize) -> Vec<String> {
+        self.sb
+            .requests()
+            .into_iter()
+            .skip(n)
+            .filter_map(|r| r["operation"].as_str().map(str::to_string))
+            .filter(|op| {
+                ["Create", "Update", "Delete", "Put", "Start", "Batch"]
+                    .iter()
+                    .any(|p| op.starts_with(p))
+                    && op != "BatchGetBuilds"
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn status_rollback_and_publish_again() {
+    let w = World::new();
+    let other = w.manifest("sagemaker-other", "1", "");
+    json_out(&w.run(&other, &["publish"]));
+    let m = w.manifest("sagemaker-ds", "1", "aliases = [\"stable\"]\n");
+    let s = json_out(&w.run(&m, &["status"]));
+    assert_eq!(s["kernels"][0]["verdict"], "missing");
+    json_out(&w.run(&m, &["publish"]));
+    let m = w.manifest("sagemaker-ds", "2", "aliases = [\"stable\"]\n");
+    let s = json_out(&w.run(&m, &["status"]));
+    assert_eq!(s["kernels"][0]["verdict"], "would-build", "{s}");
+    assert_eq!(w.run(&m, &["status", "--exit-code"]).status.code(), Some(4));
+    json_out(&w.run(&m, &["publish"]));
+    let s = json_out(&w.run(&m, &["status", "--exit-code"]));
+    assert_eq!(s["kernels"][0]["verdict"], "up-to-date", "{s}");
+    assert_eq!(s["kernels"][0]["attached_version"], 2);
+
+    // Without --yes nothing changes.
+    let n = w.sb.requests().len();
+    let plan = json_out(&w.run(&m, &["rollback", "sagemaker-ds", "--to", "1"]));
+    assert_eq!(plan["kernels"][0]["applied"], false);
+    assert_eq!(plan["kernels"][0]["from_version"], 2);
+    assert!(w.writes_since(n).is_empty(), "{:?}", w.writes_since(n));
+
+    let done = json_out(&w.run(&m, &["rollback", "sagemaker-ds", "--to", "1", "--yes"]));
+    assert_eq!(done["kernels"][0]["applied"], true);
+    assert_eq!(
+        w.entries(),
+        [
+            ("sagemaker-other".to_string(), None),
+            ("sagemaker-ds".to_string(), Some(1))
+        ]
+    );
+    assert_eq!(w.aliases("sagemaker-ds", 1), ["stable"]);
+    assert!(w.aliases("sagemaker-ds", 2).is_empty());
+    let o = w.run(&m, &["status", "--exit-code"]);
+    assert_eq!(o.status.code(), Some(4));
+    let s: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["kernels"][0]["verdict"], "would-attach");
+    assert_eq!(s["kernels"][0]["pinned_version"], 1);
+
+    // An unchanged publish restores the newest version.
+    let out = json_out(&w.run(&m, &["publish"]));
+    assert_eq!(out["kernels"][0]["image_version"], 2);
+    assert_eq!(
+        w.entries(),
+        [
+            ("sagemaker-other".to_string(), None),
+            ("sagemaker-ds".to_string(), None)
+        ]
+    );
+    assert_eq!(w.aliases("sagemaker-ds", 2), ["stable"]);
+    json_out(&w.run(&m, &["status", "--exit-code"]));
+}
+
+#[test]
+fn rollback_to_an_unknown_version_fails_and_changes_nothing() {
+    let w = World::new();
+    let m = w.manifest("sagemaker-rb", "1", "");
+    json_out(&w.run(&m, &["publish"]));
+    let n = w.sb.requests().len();
+    let o = w.run(&m, &["rollback", "sagemaker-rb", "--to", "7", "--yes"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no version 7"));
+    let o = w.run(&m, &["rollback", "sagemaker-rb", "--to", "nope", "--yes"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(w.writes_since(n).is_empty());
+}
