@@ -109,6 +109,9 @@ pub enum Command {
     /// Move the kernel's aliases to VERSION (or ALIAS's version) and pin its settings entry to it; shows the change, --yes acts.
     Rollback(crate::lifecycle::cli::RollbackArgs),
 
+    /// Remove the kernel: its settings entry (others kept), app image config, versions and image; the ECR repository only with --delete-repository. Shows first; --yes acts.
+    Delete(crate::lifecycle::cli::DeleteArgs),
+
     #[command(subcommand)]
     Permissions(PermissionsCommand),
 

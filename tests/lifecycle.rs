@@ -328,3 +328,125 @@ fn rollback_to_an_unknown_version_fails_and_changes_nothing() {
     assert_eq!(o.status.code(), Some(1));
     assert!(w.writes_since(n).is_empty());
 }
+
+impl World {
+    fn image_gone(&self, name: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            match self
+                .rt
+                .block_on(self.sm().describe_image().image_name(name).send())
+            {
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_resource_not_found()) =>
+                {
+                    return true
+                }
+                _ => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+        false
+    }
+
+    fn repository_exists(&self, name: &str) -> bool {
+        let ecr = aws_sdk_ecr::Client::new(&self.cfg);
+        self.rt
+            .block_on(ecr.describe_repositories().repository_names(name).send())
+            .is_ok()
+    }
+}
+
+#[test]
+fn delete_is_dry_without_yes_refuses_running_apps_and_keeps_others() {
+    let w = World::new();
+    let other = w.manifest("sagemaker-other", "1", "");
+    json_out(&w.run(&other, &["publish"]));
+    let m = w.manifest("sagemaker-gone", "1", "");
+    json_out(&w.run(&m, &["publish"]));
+
+    let n = w.sb.requests().len();
+    let dry = json_out(&w.run(&m, &["delete", "sagemaker-gone"]));
+    assert_eq!(dry["kernels"][0]["applied"], false);
+    assert_eq!(dry["kernels"][0]["versions"], serde_json::json!([1]));
+    assert!(w.writes_since(n).is_empty(), "{:?}", w.writes_since(n));
+
+    // An app running the image blocks the delete.
+    let sm = w.sm();
+    let image_arn = "arn:aws:sagemaker:us-east-1:123456789012:image/sagemaker-gone";
+    w.rt.block_on(async {
+        sm.create_user_profile()
+            .domain_id(&w.domain)
+            .user_profile_name("alice")
+            .send()
+            .await
+            .unwrap();
+        sm.create_app()
+            .domain_id(&w.domain)
+            .user_profile_name("alice")
+            .app_type(aws_sdk_sagemaker::types::AppType::JupyterLab)
+            .app_name("default")
+            .resource_spec(
+                aws_sdk_sagemaker::types::ResourceSpec::builder()
+                    .sage_maker_image_arn(image_arn)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    let o = w.run(&m, &["delete", "sagemaker-gone", "--yes"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("JupyterLab app default of user profile alice"),
+        "{err}"
+    );
+    assert!(w
+        .writes_since(n)
+        .iter()
+        .all(|op| op == "CreateUserProfile" || op == "CreateApp"));
+    w.rt.block_on(async {
+        // Pending apps cannot be deleted yet; wait for InService, then delete it.
+        for _ in 0..100 {
+            let a = sm
+                .describe_app()
+                .domain_id(&w.domain)
+                .user_profile_name("alice")
+                .app_type(aws_sdk_sagemaker::types::AppType::JupyterLab)
+                .app_name("default")
+                .send()
+                .await
+                .unwrap();
+            if a.status().map(|s| s.as_str()) == Some("InService") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        sm.delete_app()
+            .domain_id(&w.domain)
+            .user_profile_name("alice")
+            .app_type(aws_sdk_sagemaker::types::AppType::JupyterLab)
+            .app_name("default")
+            .send()
+            .await
+            .unwrap();
+    });
+
+    let done = json_out(&w.run(&m, &["delete", "sagemaker-gone", "--yes"]));
+    assert_eq!(done["kernels"][0]["applied"], true);
+    assert_eq!(w.entries(), [("sagemaker-other".to_string(), None)]);
+    assert!(w.image_gone("sagemaker-gone"));
+    let aic = w.rt.block_on(
+        sm.describe_app_image_config()
+            .app_image_config_name("sagemaker-gone")
+            .send(),
+    );
+    assert!(aic.is_err(), "app image config still there");
+    assert!(w.repository_exists("sagemaker-studio-sagemaker-gone"));
+    assert!(
+        w.rt.block_on(sm.describe_image().image_name("sagemaker-other").send())
+            .is_ok(),
+        "the other team's image was deleted"
+    );
+}

@@ -35,3 +35,25 @@ pub struct RollbackArgs {
     #[command(flatten)]
     pub kernel: KernelArgs,
 }
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The kernel to delete.
+    #[arg(value_name = "KERNEL")]
+    pub target: String,
+
+    /// Also delete the ECR repository with every image in it.
+    #[arg(long)]
+    pub delete_repository: bool,
+
+    /// Do it; without --yes delete shows what it would delete and changes nothing.
+    #[arg(long)]
+    pub yes: bool,
+
+    /// Delete even while apps run the image.
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub kernel: KernelArgs,
+}

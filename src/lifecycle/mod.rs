@@ -5,6 +5,7 @@
 pub mod aliases;
 pub mod cli;
 mod cmd;
+pub mod delete;
 pub mod live;
 pub mod metadata;
 pub mod rollback;

@@ -1,7 +1,7 @@
 //! Dispatch of the lifecycle commands: plan first (bad input exits 2 with no AWS call), then
 //! one runtime, one set of clients, and the command's own module.
 
-use super::{cmd, rollback, status};
+use super::{cmd, delete, rollback, status};
 use crate::aws;
 use crate::cli::{Cli, Command, OutputFormat};
 use crate::error::Error;
@@ -57,6 +57,33 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<(), Error> {
             match ui.format {
                 OutputFormat::Json => ui.json(&serde_json::json!({ "kernels": done })),
                 OutputFormat::Text => ui.data(&rollback::text(&done)),
+            }
+            Ok(())
+        }
+        Command::Delete(a) => {
+            let p = cmd::planned(cli, std::slice::from_ref(&a.target), &a.kernel)?;
+            let t = cmd::target(cli, &p);
+            let opts = delete::Options {
+                delete_repository: a.delete_repository,
+                yes: a.yes,
+                force: a.force,
+            };
+            let rt = aws::runtime()?;
+            let done = rt.block_on(async {
+                let cancel = Cancel::new();
+                cancel.listen();
+                let clients = cmd::clients(&t).await;
+                let mut out = Vec::new();
+                for (s, kp) in p.scanned.iter().zip(&p.plan.kernels) {
+                    out.push(
+                        delete::run(&clients, &s.kernel, &kp.resources, &opts, &cancel).await?,
+                    );
+                }
+                Ok::<_, Error>(out)
+            })?;
+            match ui.format {
+                OutputFormat::Json => ui.json(&serde_json::json!({ "kernels": done })),
+                OutputFormat::Text => ui.data(&delete::text(&done)),
             }
             Ok(())
         }
