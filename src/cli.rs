@@ -112,6 +112,9 @@ pub enum Command {
     /// Remove the kernel: its settings entry (others kept), app image config, versions and image; the ECR repository only with --delete-repository. Shows first; --yes acts.
     Delete(crate::lifecycle::cli::DeleteArgs),
 
+    /// Delete image versions older than the newest N (never an attached or aliased one) and their ECR tags. Shows first; --yes acts.
+    Prune(crate::lifecycle::cli::PruneArgs),
+
     #[command(subcommand)]
     Permissions(PermissionsCommand),
 

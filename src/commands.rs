@@ -52,7 +52,7 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<(), Error> {
         }
         Command::Publish(args) => run_pipeline(cli, ui, &args.run, false),
         Command::Permissions(p) => permissions_command(cli, ui, p),
-        Command::Status(_) | Command::Rollback(_) | Command::Delete(_) => {
+        Command::Status(_) | Command::Rollback(_) | Command::Delete(_) | Command::Prune(_) => {
             crate::lifecycle::run(cli, ui)
         }
         Command::Completions { shell } => {

@@ -450,3 +450,104 @@ fn delete_is_dry_without_yes_refuses_running_apps_and_keeps_others() {
         "the other team's image was deleted"
     );
 }
+
+#[test]
+fn prune_keeps_the_newest_the_attached_and_the_aliased() {
+    let w = World::new();
+    let mut m = PathBuf::new();
+    let mut tags = Vec::new();
+    for v in 1..=4 {
+        m = w.manifest("sagemaker-pr", &v.to_string(), "");
+        let out = json_out(&w.run(&m, &["publish"]));
+        assert_eq!(out["kernels"][0]["image_version"], v);
+        let plan = json_out(&w.run(&m, &["plan"]));
+        tags.push(
+            plan["kernels"][0]["resources"]["image_tag"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    w.rt.block_on(
+        w.sm()
+            .update_image_version()
+            .image_name("sagemaker-pr")
+            .version(2)
+            .aliases_to_add("legacy")
+            .send(),
+    )
+    .unwrap();
+    json_out(&w.run(&m, &["rollback", "sagemaker-pr", "--to", "3", "--yes"]));
+
+    let n = w.sb.requests().len();
+    let dry = json_out(&w.run(&m, &["prune", "sagemaker-pr", "--keep", "1"]));
+    assert_eq!(
+        dry["kernels"][0]["deleted_versions"],
+        serde_json::json!([1])
+    );
+    assert!(w.writes_since(n).is_empty(), "{:?}", w.writes_since(n));
+
+    let done = json_out(&w.run(&m, &["prune", "sagemaker-pr", "--keep", "1", "--yes"]));
+    let kept: Vec<(i64, String)> = done["kernels"][0]["kept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["version"].as_i64().unwrap(),
+                k["why"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            (4, "one of the newest 1".to_string()),
+            (3, "attached".to_string()),
+            (2, "holds legacy".to_string())
+        ]
+    );
+    assert_eq!(
+        done["kernels"][0]["deleted_tags"],
+        serde_json::json!([tags[0]])
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let versions: Vec<i32> =
+            w.rt.block_on(
+                w.sm()
+                    .list_image_versions()
+                    .image_name("sagemaker-pr")
+                    .send(),
+            )
+            .unwrap()
+            .image_versions()
+            .iter()
+            .filter_map(|v| v.version())
+            .collect();
+        if versions == [4, 3, 2] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "versions left: {versions:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let ecr = aws_sdk_ecr::Client::new(&w.cfg);
+    let left: Vec<String> =
+        w.rt.block_on(
+            ecr.list_images()
+                .repository_name("sagemaker-studio-sagemaker-pr")
+                .send(),
+        )
+        .unwrap()
+        .image_ids()
+        .iter()
+        .filter_map(|i| i.image_tag().map(str::to_string))
+        .collect();
+    assert!(!left.contains(&tags[0]), "{left:?}");
+    for t in &tags[1..] {
+        assert!(
+            left.contains(t),
+            "tag {t} of a kept version was deleted: {left:?}"
+        );
+    }
+}

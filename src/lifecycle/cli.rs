@@ -57,3 +57,21 @@ pub struct DeleteArgs {
     #[command(flatten)]
     pub kernel: KernelArgs,
 }
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// The kernel whose old versions to delete.
+    #[arg(value_name = "KERNEL")]
+    pub target: String,
+
+    /// How many of the newest versions to keep (attached and aliased ones are kept as well).
+    #[arg(long, value_name = "N")]
+    pub keep: u32,
+
+    /// Do it; without --yes prune shows what it would delete and changes nothing.
+    #[arg(long)]
+    pub yes: bool,
+
+    #[command(flatten)]
+    pub kernel: KernelArgs,
+}

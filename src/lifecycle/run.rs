@@ -1,7 +1,7 @@
 //! Dispatch of the lifecycle commands: plan first (bad input exits 2 with no AWS call), then
 //! one runtime, one set of clients, and the command's own module.
 
-use super::{cmd, delete, rollback, status};
+use super::{cmd, delete, prune, rollback, status};
 use crate::aws;
 use crate::cli::{Cli, Command, OutputFormat};
 use crate::error::Error;
@@ -84,6 +84,24 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<(), Error> {
             match ui.format {
                 OutputFormat::Json => ui.json(&serde_json::json!({ "kernels": done })),
                 OutputFormat::Text => ui.data(&delete::text(&done)),
+            }
+            Ok(())
+        }
+        Command::Prune(a) => {
+            let p = cmd::planned(cli, std::slice::from_ref(&a.target), &a.kernel)?;
+            let t = cmd::target(cli, &p);
+            let rt = aws::runtime()?;
+            let done = rt.block_on(async {
+                let clients = cmd::clients(&t).await;
+                let mut out = Vec::new();
+                for (s, kp) in p.scanned.iter().zip(&p.plan.kernels) {
+                    out.push(prune::run(&clients, &s.kernel, &kp.resources, a.keep, a.yes).await?);
+                }
+                Ok::<_, Error>(out)
+            })?;
+            match ui.format {
+                OutputFormat::Json => ui.json(&serde_json::json!({ "kernels": done })),
+                OutputFormat::Text => ui.data(&prune::text(&done)),
             }
             Ok(())
         }
