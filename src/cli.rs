@@ -115,6 +115,9 @@ pub enum Command {
     /// Delete image versions older than the newest N (never an attached or aliased one) and their ECR tags. Shows first; --yes acts.
     Prune(crate::lifecycle::cli::PruneArgs),
 
+    /// Start a throwaway private space (JupyterLab, Code Editor) or KernelGateway app on the newest version, wait for InService or Failed, report the FailureReason, delete it; exit 1 when it failed.
+    SmokeTest(crate::lifecycle::cli::SmokeTestArgs),
+
     #[command(subcommand)]
     Permissions(PermissionsCommand),
 

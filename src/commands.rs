@@ -52,9 +52,11 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<(), Error> {
         }
         Command::Publish(args) => run_pipeline(cli, ui, &args.run, false),
         Command::Permissions(p) => permissions_command(cli, ui, p),
-        Command::Status(_) | Command::Rollback(_) | Command::Delete(_) | Command::Prune(_) => {
-            crate::lifecycle::run(cli, ui)
-        }
+        Command::Status(_)
+        | Command::Rollback(_)
+        | Command::Delete(_)
+        | Command::Prune(_)
+        | Command::SmokeTest(_) => crate::lifecycle::run(cli, ui),
         Command::Completions { shell } => {
             clap_complete::generate(
                 *shell,

@@ -551,3 +551,104 @@ fn prune_keeps_the_newest_the_attached_and_the_aliased() {
         );
     }
 }
+
+impl World {
+    fn create_profile(&self, name: &str) {
+        self.rt
+            .block_on(
+                self.sm()
+                    .create_user_profile()
+                    .domain_id(&self.domain)
+                    .user_profile_name(name)
+                    .send(),
+            )
+            .unwrap();
+    }
+
+    /// Apps that are not Deleted, and spaces, left in the domain.
+    fn leftovers(&self) -> (Vec<String>, Vec<String>) {
+        let sm = self.sm();
+        self.rt.block_on(async {
+            let apps = sm
+                .list_apps()
+                .domain_id_equals(&self.domain)
+                .send()
+                .await
+                .unwrap()
+                .apps()
+                .iter()
+                .filter(|a| a.status().map(|s| s.as_str()) != Some("Deleted"))
+                .map(|a| a.app_name().unwrap_or_default().to_string())
+                .collect();
+            let spaces = sm
+                .list_spaces()
+                .domain_id_equals(&self.domain)
+                .send()
+                .await
+                .unwrap()
+                .spaces()
+                .iter()
+                .map(|s| s.space_name().unwrap_or_default().to_string())
+                .collect();
+            (apps, spaces)
+        })
+    }
+}
+
+#[test]
+fn smoke_test_passes_and_a_failing_one_reports_the_reason_and_leaves_nothing() {
+    let w = World::new();
+    let m = w.manifest("sagemaker-smk", "1", "");
+    json_out(&w.run(&m, &["publish"]));
+    w.create_profile("alice");
+
+    let o = w.run(&m, &["smoke-test", "sagemaker-smk"]);
+    assert_eq!(o.status.code(), Some(2), "no --user-profile is bad input");
+
+    let ok = json_out(&w.run(
+        &m,
+        &["smoke-test", "sagemaker-smk", "--user-profile", "alice"],
+    ));
+    assert_eq!(ok["passed"], true);
+    assert_eq!(ok["status"], "InService");
+    assert_eq!(ok["cleaned_up"], true);
+
+    w.sb.post(
+        "/_sandbox/faults",
+        r#"{"app_fail": "kernel died: No module named ipykernel"}"#,
+    );
+    let o = w.run(
+        &m,
+        &["smoke-test", "sagemaker-smk", "--user-profile", "alice"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let out: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(out["status"], "Failed");
+    assert_eq!(
+        out["failure_reason"],
+        "kernel died: No module named ipykernel"
+    );
+    assert_eq!(out["cleaned_up"], true);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("No module named ipykernel"));
+    // Space deletion is asynchronous: it is gone after Deleting.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (apps, spaces) = w.leftovers();
+        if apps.is_empty() && spaces.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "left behind: apps {apps:?}, spaces {spaces:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let ops: Vec<String> =
+        w.sb.requests()
+            .iter()
+            .filter_map(|r| r["operation"].as_str().map(str::to_string))
+            .collect();
+    assert_eq!(ops.iter().filter(|o| *o == "CreateSpace").count(), 2);
+    assert_eq!(ops.iter().filter(|o| *o == "DeleteSpace").count(), 2);
+    assert_eq!(ops.iter().filter(|o| *o == "DeleteApp").count(), 2);
+}

@@ -75,3 +75,18 @@ pub struct PruneArgs {
     #[command(flatten)]
     pub kernel: KernelArgs,
 }
+
+#[derive(Debug, Args)]
+pub struct SmokeTestArgs {
+    /// The kernel to start.
+    #[arg(value_name = "KERNEL")]
+    pub target: String,
+
+    /// Give up waiting for InService after this many seconds (what was created is still deleted).
+    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+    pub timeout_seconds: u64,
+
+    /// Kernel settings; --user-profile (required) owns the throwaway space or app.
+    #[command(flatten)]
+    pub kernel: KernelArgs,
+}

@@ -11,6 +11,7 @@ pub mod metadata;
 pub mod prune;
 pub mod rollback;
 mod run;
+pub mod smoke;
 pub mod status;
 
 pub use run::run;

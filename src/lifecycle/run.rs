@@ -1,7 +1,7 @@
 //! Dispatch of the lifecycle commands: plan first (bad input exits 2 with no AWS call), then
 //! one runtime, one set of clients, and the command's own module.
 
-use super::{cmd, delete, prune, rollback, status};
+use super::{cmd, delete, prune, rollback, smoke, status};
 use crate::aws;
 use crate::cli::{Cli, Command, OutputFormat};
 use crate::error::Error;
@@ -102,6 +102,47 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<(), Error> {
             match ui.format {
                 OutputFormat::Json => ui.json(&serde_json::json!({ "kernels": done })),
                 OutputFormat::Text => ui.data(&prune::text(&done)),
+            }
+            Ok(())
+        }
+        Command::SmokeTest(a) => {
+            let p = cmd::planned(cli, std::slice::from_ref(&a.target), &a.kernel)?;
+            let (s, kp) = (&p.scanned[0], &p.plan.kernels[0]);
+            let Some(profile) = s.kernel.user_profile.clone() else {
+                return Err(Error::input(
+                    "--user-profile: missing; the smoke test starts its throwaway space or app as a user profile of the domain (--user-profile NAME)",
+                ));
+            };
+            let t = cmd::target(cli, &p);
+            let rt = aws::runtime()?;
+            let timeout = std::time::Duration::from_secs(a.timeout_seconds);
+            let done = rt.block_on(async {
+                let cancel = Cancel::new();
+                cancel.listen();
+                let clients = cmd::clients(&t).await;
+                smoke::run(
+                    &clients,
+                    &s.kernel,
+                    &kp.resources,
+                    &profile,
+                    timeout,
+                    &cancel,
+                )
+                .await
+            })?;
+            match ui.format {
+                OutputFormat::Json => ui.json(&done),
+                OutputFormat::Text => ui.data(&smoke::text(&done)),
+            }
+            if !done.passed {
+                return Err(Error::failed(format!(
+                    "the smoke test of {} failed: {} ({})",
+                    done.name,
+                    done.failure_reason
+                        .as_deref()
+                        .unwrap_or("no FailureReason given"),
+                    done.status
+                )));
             }
             Ok(())
         }
