@@ -200,6 +200,9 @@ pub struct CheckArgs {
     /// Exit 3 also when any need is unknown, not only when one is denied.
     #[arg(long)]
     pub strict: bool,
+    /// Check the calls of this command instead of publish's: status, rollback, delete, prune or smoke-test.
+    #[arg(long, value_name = "COMMAND")]
+    pub command: Option<String>,
     #[command(flatten)]
     pub kernel: KernelArgs,
 }

@@ -152,7 +152,10 @@ fn permissions_command(cli: &Cli, ui: &Ui, cmd: &PermissionsCommand) -> Result<(
 }
 
 fn check_command(cli: &Cli, ui: &Ui, args: &CheckArgs) -> Result<(), Error> {
-    let (_, plan) = planned(cli, &args.kernels, &args.kernel)?;
+    let (scanned, mut plan) = planned(cli, &args.kernels, &args.kernel)?;
+    if let Some(c) = &args.command {
+        crate::lifecycle::needs::use_command(c, &scanned, &mut plan)?;
+    }
     let sources = if args.policy_files.is_empty() {
         if !args.trust_files.is_empty() {
             return Err(Error::input(

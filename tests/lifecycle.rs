@@ -652,3 +652,131 @@ fn smoke_test_passes_and_a_failing_one_reports_the_reason_and_leaves_nothing() {
     assert_eq!(ops.iter().filter(|o| *o == "DeleteSpace").count(), 2);
     assert_eq!(ops.iter().filter(|o| *o == "DeleteApp").count(), 2);
 }
+
+const ALL_POLICIES: [&str; 4] = [
+    "policies/codebuild-permissions.json",
+    "policies/sagemaker-domain.json",
+    "policies/sm-kernel-extras.json",
+    "policies/codebuild-trust.json",
+];
+
+#[test]
+fn the_policies_allow_every_need_of_every_lifecycle_command() {
+    for example in ["python", "jupyterlab"] {
+        for command in ["status", "rollback", "delete", "prune", "smoke-test"] {
+            let out = support::sm_kernel()
+                .args(["--output", "json", "permissions", "check", "--config"])
+                .arg(format!("examples/{example}/kernel.toml"))
+                .args(["--command", command, "--strict", "--policy-file"])
+                .args(&ALL_POLICIES[..3])
+                .output()
+                .unwrap();
+            let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+            assert!(
+                out.status.success(),
+                "{example} {command}: {v:#}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(v["denied"], 0, "{example} {command}: {v:#}");
+            assert!(
+                !v["results"].as_array().unwrap().is_empty(),
+                "{example} {command}: no needs checked"
+            );
+        }
+    }
+    let o = support::sm_kernel()
+        .args([
+            "permissions",
+            "check",
+            "--config",
+            "examples/python/kernel.toml",
+        ])
+        .args(["--command", "deploy", "--policy-file", ALL_POLICIES[2]])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+/// Every call a lifecycle command makes is one its step declares.
+fn declared(w: &World, m: &Path, command: &str) -> Vec<(String, String)> {
+    let o = w
+        .cmd()
+        .arg("--config")
+        .arg(m)
+        .args([
+            "--output",
+            "json",
+            "permissions",
+            "check",
+            "--command",
+            command,
+        ])
+        .args(["--policy-file", "policies/sm-kernel-extras.json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| {
+            let service = r["action"]
+                .as_str()
+                .unwrap()
+                .split(':')
+                .next()
+                .unwrap()
+                .to_string();
+            r["operations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |op| (service.clone(), op.as_str().unwrap().to_string()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn every_call_a_lifecycle_command_makes_is_declared() {
+    let w = World::new();
+    let m = w.manifest("sagemaker-audit", "1", "aliases = [\"stable\"]\n");
+    json_out(&w.run(&m, &["publish"]));
+    let m = w.manifest("sagemaker-audit", "2", "aliases = [\"stable\"]\n");
+    json_out(&w.run(&m, &["publish"]));
+    w.create_profile("alice");
+    let runs: [(&str, Vec<&str>); 5] = [
+        ("status", vec!["status"]),
+        (
+            "rollback",
+            vec!["rollback", "sagemaker-audit", "--to", "1", "--yes"],
+        ),
+        (
+            "smoke-test",
+            vec!["smoke-test", "sagemaker-audit", "--user-profile", "alice"],
+        ),
+        (
+            "prune",
+            vec!["prune", "sagemaker-audit", "--keep", "1", "--yes"],
+        ),
+        (
+            "delete",
+            vec!["delete", "sagemaker-audit", "--delete-repository", "--yes"],
+        ),
+    ];
+    for (command, args) in runs {
+        let known = declared(&w, &m, command);
+        let n = w.sb.requests().len();
+        json_out(&w.run(&m, &args));
+        for r in w.sb.requests().into_iter().skip(n) {
+            let key = (
+                r["service"].as_str().unwrap_or("").to_string(),
+                r["operation"].as_str().unwrap_or("").to_string(),
+            );
+            assert!(
+                known.contains(&key),
+                "{command}: call {key:?} is not declared"
+            );
+        }
+    }
+}

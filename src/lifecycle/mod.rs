@@ -8,6 +8,7 @@ mod cmd;
 pub mod delete;
 pub mod live;
 pub mod metadata;
+pub mod needs;
 pub mod prune;
 pub mod rollback;
 mod run;
