@@ -103,6 +103,21 @@ pub enum Command {
 
     /// The prerequisite IAM policies: print them, decide one request, check the Plan's
     /// needs against a role, or add them to a role.
+    /// Compare each kernel with the live account (read-only): context digest vs the attached version, image, versions, aliases, app image config, attachment; one verdict per kernel.
+    Status(crate::lifecycle::cli::StatusArgs),
+
+    /// Move the kernel's aliases to VERSION (or ALIAS's version) and pin its settings entry to it; shows the change, --yes acts.
+    Rollback(crate::lifecycle::cli::RollbackArgs),
+
+    /// Remove the kernel: its settings entry (others kept), app image config, versions and image; the ECR repository only with --delete-repository. Shows first; --yes acts.
+    Delete(crate::lifecycle::cli::DeleteArgs),
+
+    /// Delete image versions older than the newest N (never an attached or aliased one) and their ECR tags. Shows first; --yes acts.
+    Prune(crate::lifecycle::cli::PruneArgs),
+
+    /// Start a throwaway private space (JupyterLab, Code Editor) or KernelGateway app on the newest version, wait for InService or Failed, report the FailureReason, delete it; exit 1 when it failed.
+    SmokeTest(crate::lifecycle::cli::SmokeTestArgs),
+
     #[command(subcommand)]
     Permissions(PermissionsCommand),
 
@@ -185,6 +200,9 @@ pub struct CheckArgs {
     /// Exit 3 also when any need is unknown, not only when one is denied.
     #[arg(long)]
     pub strict: bool,
+    /// Check the calls of this command instead of publish's: status, rollback, delete, prune or smoke-test.
+    #[arg(long, value_name = "COMMAND")]
+    pub command: Option<String>,
     #[command(flatten)]
     pub kernel: KernelArgs,
 }
@@ -469,6 +487,38 @@ pub struct KernelArgs {
         env = "SM_KERNEL_SECURITY_GROUP_IDS"
     )]
     pub security_group_ids: Vec<String>,
+
+    /// An alias for each new image version (repeat for more, e.g. --alias stable); publish moves it to the new version and no other version keeps it.
+    #[arg(long = "alias", value_name = "ALIAS")]
+    pub aliases: Vec<String>,
+
+    /// Release notes of the new image version (1–255 characters).
+    #[arg(long, value_name = "TEXT")]
+    pub release_notes: Option<String>,
+
+    /// not-provided, stable, to-be-archived or archived.
+    #[arg(long, value_name = "GUIDANCE")]
+    pub vendor_guidance: Option<String>,
+
+    /// training, inference or notebook-kernel.
+    #[arg(long, value_name = "TYPE")]
+    pub job_type: Option<String>,
+
+    /// cpu or gpu.
+    #[arg(long, value_name = "PROCESSOR")]
+    pub processor: Option<String>,
+
+    /// The machine-learning framework and its version, e.g. "PyTorch 2.3".
+    #[arg(long, value_name = "FRAMEWORK")]
+    pub ml_framework: Option<String>,
+
+    /// The programming language and its version, e.g. "Python 3.11".
+    #[arg(long, value_name = "LANG")]
+    pub programming_lang: Option<String>,
+
+    /// Whether the image supports Horovod (true or false).
+    #[arg(long, value_name = "BOOL")]
+    pub horovod: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

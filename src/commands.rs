@@ -48,6 +48,11 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<(), Error> {
         }
         Command::Publish(args) => run_pipeline(cli, ui, &args.run, false),
         Command::Permissions(p) => permissions_command(cli, ui, p),
+        Command::Status(_)
+        | Command::Rollback(_)
+        | Command::Delete(_)
+        | Command::Prune(_)
+        | Command::SmokeTest(_) => crate::lifecycle::run(cli, ui),
         Command::Completions { shell } => {
             clap_complete::generate(
                 *shell,
@@ -146,7 +151,10 @@ fn permissions_command(cli: &Cli, ui: &Ui, cmd: &PermissionsCommand) -> Result<(
 }
 
 fn check_command(cli: &Cli, ui: &Ui, args: &CheckArgs) -> Result<(), Error> {
-    let (_, plan) = planned(cli, &args.kernels, &args.kernel)?;
+    let (scanned, mut plan) = planned(cli, &args.kernels, &args.kernel)?;
+    if let Some(c) = &args.command {
+        crate::lifecycle::needs::use_command(c, &scanned, &mut plan)?;
+    }
     let sources = if args.policy_files.is_empty() {
         if !args.trust_files.is_empty() {
             return Err(Error::input(

@@ -9,6 +9,8 @@ pub mod exit {
     pub const FAILED: i32 = 1;
     pub const BAD_INPUT: i32 = 2;
     pub const MISSING_PERMISSIONS: i32 = 3;
+    /// `status --exit-code`: some kernel is not up to date.
+    pub const NOT_UP_TO_DATE: i32 = 4;
     pub const INTERRUPTED: i32 = 130;
 }
 
@@ -25,6 +27,8 @@ pub enum Error {
     Permissions(String),
     /// Ctrl-C, after cleanup.
     Interrupted(String),
+    /// `status --exit-code` found a kernel that is not up to date.
+    NotUpToDate(String),
 }
 
 impl Error {
@@ -42,6 +46,7 @@ impl Error {
             Error::Failed(_) | Error::Aws(_) => exit::FAILED,
             Error::Permissions(_) => exit::MISSING_PERMISSIONS,
             Error::Interrupted(_) => exit::INTERRUPTED,
+            Error::NotUpToDate(_) => exit::NOT_UP_TO_DATE,
         }
     }
 }
@@ -49,9 +54,11 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Input(m) | Error::Failed(m) | Error::Permissions(m) | Error::Interrupted(m) => {
-                f.write_str(m)
-            }
+            Error::Input(m)
+            | Error::Failed(m)
+            | Error::Permissions(m)
+            | Error::Interrupted(m)
+            | Error::NotUpToDate(m) => f.write_str(m),
             Error::Aws(a) => a.fmt(f),
         }
     }

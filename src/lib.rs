@@ -12,6 +12,7 @@ pub mod config;
 pub mod context;
 pub mod error;
 pub mod init;
+pub mod lifecycle;
 pub mod names;
 pub mod permissions;
 pub mod pipeline;

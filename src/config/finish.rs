@@ -40,6 +40,19 @@ pub(super) fn finish(s: Settings) -> Result<Kernel, Error> {
     let build = build(&field, &s)?;
     let vpc = vpc(&field, s.vpc.as_ref())?;
     let build_options = super::build::resolve(&s, &|k: &str| field.of(k))?;
+    let release = crate::lifecycle::metadata::resolve(
+        &|k: &str| field.of(k),
+        &crate::lifecycle::metadata::Raw {
+            aliases: s.aliases.as_deref(),
+            release_notes: s.release_notes.as_deref(),
+            vendor_guidance: s.vendor_guidance.as_deref(),
+            job_type: s.job_type.as_deref(),
+            processor: s.processor.as_deref(),
+            ml_framework: s.ml_framework.as_deref(),
+            programming_lang: s.programming_lang.as_deref(),
+            horovod: s.horovod,
+        },
+    )?;
     let endpoint_url = endpoint_url(&field, s.endpoint_url)?;
 
     Ok(Kernel {
@@ -72,6 +85,7 @@ pub(super) fn finish(s: Settings) -> Result<Kernel, Error> {
         registries: build.registries,
         vpc,
         build: build_options,
+        release,
         endpoint_url,
     })
 }

@@ -58,6 +58,14 @@ pub struct Settings {
     pub build_cache: Option<bool>,
     pub build_secrets: Option<BTreeMap<String, String>>,
     pub environment_type: Option<String>,
+    pub aliases: Option<Vec<String>>,
+    pub release_notes: Option<String>,
+    pub vendor_guidance: Option<String>,
+    pub job_type: Option<String>,
+    pub processor: Option<String>,
+    pub ml_framework: Option<String>,
+    pub programming_lang: Option<String>,
+    pub horovod: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -142,6 +150,14 @@ impl Settings {
             build_cache,
             build_secrets,
             environment_type,
+            aliases,
+            release_notes,
+            vendor_guidance,
+            job_type,
+            processor,
+            ml_framework,
+            programming_lang,
+            horovod,
         } = over;
         take(&mut self.name, name);
         take(&mut self.context, context);
@@ -174,6 +190,14 @@ impl Settings {
         take(&mut self.build_cache, build_cache);
         take(&mut self.build_secrets, build_secrets);
         take(&mut self.environment_type, environment_type);
+        take(&mut self.aliases, aliases);
+        take(&mut self.release_notes, release_notes);
+        take(&mut self.vendor_guidance, vendor_guidance);
+        take(&mut self.job_type, job_type);
+        take(&mut self.processor, processor);
+        take(&mut self.ml_framework, ml_framework);
+        take(&mut self.programming_lang, programming_lang);
+        take(&mut self.horovod, horovod);
         if let Some(ContainerSetting {
             entrypoint,
             arguments,

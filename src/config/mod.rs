@@ -146,6 +146,8 @@ pub struct Kernel {
     /// `endpoint-url` from kernel.toml: used when neither `--endpoint-url` nor
     /// `AWS_ENDPOINT_URL` is set.
     pub endpoint_url: Option<String>,
+    /// Aliases and metadata of each new image version.
+    pub release: crate::lifecycle::metadata::VersionMetadata,
 }
 
 /// What the resolver needs from the command line.

@@ -322,6 +322,14 @@ async fn run_kernel(ctx: &Ctx<'_>, s: &Scanned, kp: &KernelPlan, zip: &std::path
         if !created {
             t.skip(StepId::ImageVersion);
         }
+        // Each alias moves to the new version once it is CREATED, so a failed version never
+        // takes `stable` away from the one that works.
+        let wanted = crate::lifecycle::aliases::wanted(&kp.requests.create_image_version);
+        at(
+            StepId::ImageVersion,
+            crate::lifecycle::aliases::move_to(ctx.clients(&k.region), &res.image_name, &wanted, v)
+                .await,
+        )?;
         t.record(StepId::ImageVersion, started);
         out.image_version = Some(v);
         out.app_image_config = Some(k.app_image_config.clone());

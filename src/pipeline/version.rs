@@ -106,14 +106,17 @@ pub async fn ensure_version(
         StepId::ImageVersion,
         &format!("creating a version of {image} from {}", res.image_uri),
     );
+    let body = &kp.requests.create_image_version;
+    let taken = crate::lifecycle::aliases::taken(clients, image, body).await?;
     let mut attempt = 0;
     let arn = loop {
-        let result = clients
+        let request = clients
             .sagemaker
             .create_image_version()
             .image_name(image)
             .base_image(&res.image_uri)
-            .client_token(&token)
+            .client_token(&token);
+        let result = crate::lifecycle::aliases::apply(request, body, &taken)
             .send()
             .await;
         match result {

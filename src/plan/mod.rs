@@ -120,7 +120,7 @@ pub fn plan_kernel<W: Write>(scanned: &Scanned, zip_out: W) -> Result<KernelPlan
 
     let requests = Requests {
         create_image: requests::create_image(k),
-        create_image_version: requests::create_image_version(&res),
+        create_image_version: requests::create_image_version(k, &res),
         create_app_image_config: requests::create_app_image_config(k),
         domain_update_operation: requests::attach_operation(k),
         domain_update: requests::domain_update(&[k], &std::collections::BTreeMap::new()),
@@ -246,6 +246,7 @@ pub(crate) mod tests {
             vpc: None,
             build: crate::config::BuildOptions::default(),
             endpoint_url: None,
+            release: Default::default(),
         }
     }
 

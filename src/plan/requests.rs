@@ -89,12 +89,34 @@ pub fn create_image(k: &Kernel) -> Value {
 
 /// BaseImage uses the content-derived tag, not the pushed digest, so the body is known before
 /// the build; SageMaker resolves the tag to the digest when it creates the version.
-pub fn create_image_version(res: &Resources) -> Value {
-    json!({
+/// Aliases held by another version are moved after the version is CREATED (see
+/// `lifecycle::aliases`), so publish sends only the free ones.
+pub fn create_image_version(k: &Kernel, res: &Resources) -> Value {
+    let mut body = json!({
         "ImageName": res.image_name,
         "BaseImage": res.image_uri,
         "ClientToken": res.image_version_client_token,
-    })
+    });
+    let m = &k.release;
+    if !m.aliases.is_empty() {
+        body["Aliases"] = json!(m.aliases);
+    }
+    for (key, v) in [
+        ("ReleaseNotes", &m.release_notes),
+        ("VendorGuidance", &m.vendor_guidance),
+        ("JobType", &m.job_type),
+        ("Processor", &m.processor),
+        ("MLFramework", &m.ml_framework),
+        ("ProgrammingLang", &m.programming_lang),
+    ] {
+        if let Some(v) = v {
+            body[key] = json!(v);
+        }
+    }
+    if let Some(h) = m.horovod {
+        body["Horovod"] = json!(h);
+    }
+    body
 }
 
 /// The SageMaker call that attaches kernels: the domain's default user settings, or one
@@ -256,6 +278,21 @@ mod tests {
             custom_images_of(&body, App::KernelGateway).unwrap()[0]["ImageName"],
             json!(k.name)
         );
+    }
+
+    #[test]
+    fn image_version_body_carries_aliases_and_metadata() {
+        let mut k = kernel();
+        let res = Resources::derive(&k, "sha256:00", "bs");
+        assert!(create_image_version(&k, &res).get("Aliases").is_none());
+        k.release.aliases = vec!["stable".into()];
+        k.release.job_type = Some("NOTEBOOK_KERNEL".into());
+        k.release.horovod = Some(false);
+        let body = create_image_version(&k, &res);
+        assert_eq!(body["Aliases"], json!(["stable"]));
+        assert_eq!(body["JobType"], json!("NOTEBOOK_KERNEL"));
+        assert_eq!(body["Horovod"], json!(false));
+        assert!(body.get("ReleaseNotes").is_none());
     }
 
     #[test]

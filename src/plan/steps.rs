@@ -49,9 +49,15 @@ pub enum StepId {
     VerifyImage,
     Image,
     ImageVersion,
+    Aliases,
     AppImageConfig,
     DomainAttach,
     Cleanup,
+    Status,
+    Rollback,
+    Delete,
+    Prune,
+    SmokeTest,
 }
 
 impl StepId {
@@ -65,9 +71,15 @@ impl StepId {
             StepId::VerifyImage => "verify-image",
             StepId::Image => "image",
             StepId::ImageVersion => "image-version",
+            StepId::Aliases => "aliases",
             StepId::AppImageConfig => "app-image-config",
             StepId::DomainAttach => "domain-attach",
             StepId::Cleanup => "cleanup",
+            StepId::Status => "status",
+            StepId::Rollback => "rollback",
+            StepId::Delete => "delete",
+            StepId::Prune => "prune",
+            StepId::SmokeTest => "smoke-test",
         }
     }
 }
@@ -191,7 +203,7 @@ pub fn steps(k: &Kernel, res: &Resources) -> Vec<Step> {
         app_image_config, attach, build, image, package, preflight, project, upload, verify,
         version,
     };
-    vec![
+    let mut steps = vec![
         preflight::needs(k, res),
         package::needs(k, res),
         upload::needs(k, res),
@@ -200,10 +212,16 @@ pub fn steps(k: &Kernel, res: &Resources) -> Vec<Step> {
         verify::needs(k, res),
         image::needs(k, res),
         version::needs(k, res),
+    ];
+    if !k.release.aliases.is_empty() {
+        steps.push(crate::lifecycle::aliases::needs(k, res));
+    }
+    steps.extend([
         app_image_config::needs(k, res),
         attach::needs(k, res),
         project::cleanup_needs(k, res),
-    ]
+    ]);
+    steps
 }
 
 pub fn settings_path(app: App) -> String {

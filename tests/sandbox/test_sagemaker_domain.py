@@ -176,6 +176,7 @@ def test_space_apps(sandbox):
     sm = sandbox.client("sagemaker")
     domain_id = make_domain(sandbox, make_role(sandbox))
     sm.create_space(DomainId=domain_id, SpaceName="shared")
+    wait_for(lambda: sm.describe_space(DomainId=domain_id, SpaceName="shared")["Status"], lambda s: s == "InService")
     sm.create_app(DomainId=domain_id, SpaceName="shared", AppType="CodeEditor", AppName="default")
     wait_for(lambda: sm.list_apps(SpaceNameEquals="shared")["Apps"][0]["Status"], lambda s: s == "InService")
     with pytest.raises(ClientError) as e:

@@ -544,6 +544,9 @@ _moto_create_domain = SageMakerResponse.create_domain
 
 
 def create_domain(self: SageMakerResponse) -> ActionResult:
+    p = _p(self)
+    _check_custom_images(self, p.get("DefaultUserSettings"), "DefaultUserSettings")
+    _check_custom_images(self, p.get("DefaultSpaceSettings"), "DefaultSpaceSettings")
     res = _moto_create_domain(self)
     backend = self.sagemaker_backend
     arn = res.result["DomainArn"]  # type: ignore[index]
@@ -717,10 +720,24 @@ def create_space(self: SageMakerResponse) -> ActionResult:
     key = (dom.id, p["SpaceName"])
     if key in reg.spaces:
         raise ResourceInUseException(f"Resource Already Exists: Space {p['SpaceName']} already exists in domain {dom.id}.")
+    own, share = p.get("OwnershipSettings"), p.get("SpaceSharingSettings")
+    if bool(own) != bool(share):
+        raise ValidationError("OwnershipSettings and SpaceSharingSettings must be specified together.")
+    settings = p.get("SpaceSettings") or {}
+    if own:
+        _profile(self, dom.id, own["OwnerUserProfileName"])
+        if not settings.get("AppType"):
+            raise ValidationError("SpaceSettings.AppType is required for a space with OwnershipSettings.")
+    app_type = settings.get("AppType")
+    if app_type and app_type not in ("JupyterLab", "CodeEditor"):
+        raise ValidationError(f"SpaceSettings.AppType {app_type} is not supported for spaces; "
+                              "supported: JupyterLab, CodeEditor.")
+    _check_custom_images(self, settings, "SpaceSettings")
     rec = Rec(domain_id=dom.id, name=p["SpaceName"], arn=_arn(self, "space", f"{dom.id}/{p['SpaceName']}"),
-              settings=copy.deepcopy(p.get("SpaceSettings") or {}), status="InService",
-              display_name=p.get("SpaceDisplayName"), ownership=p.get("OwnershipSettings"),
-              sharing=p.get("SpaceSharingSettings"))
+              settings=copy.deepcopy(settings), status="Pending",
+              display_name=p.get("SpaceDisplayName"), ownership=own, sharing=share,
+              uid=300000 + len(reg.spaces))
+    rec.transition("Pending", SANDBOX.config["app_seconds"], "InService")
     reg.spaces[key] = rec
     return ActionResult({"SpaceArn": rec.arn})
 
@@ -737,6 +754,7 @@ def describe_space(self: SageMakerResponse) -> ActionResult:
     r = _space(self, p["DomainId"], p["SpaceName"])
     return ActionResult(_clean({
         "DomainId": r.domain_id, "SpaceArn": r.arn, "SpaceName": r.name, "Status": r.status,
+        "HomeEfsFileSystemUid": str(r.uid),
         "CreationTime": dt(r.created), "LastModifiedTime": dt(r.modified), "SpaceSettings": r.settings,
         "SpaceDisplayName": r.display_name, "OwnershipSettings": r.ownership, "SpaceSharingSettings": r.sharing,
     }))
@@ -749,7 +767,10 @@ def delete_space(self: SageMakerResponse) -> EmptyResult:
     if [a for a in reg.apps.values() if a.domain_id == r.domain_id and a.owner == ("space", r.name)
             and a.status not in ("Deleted", "Failed")]:
         raise ResourceInUseException(f"Space {r.arn} has apps; delete them before deleting the space.")
-    del reg.spaces[(r.domain_id, r.name)]
+    if r.status in ("Pending", "Updating"):
+        raise ResourceInUseException(f"Space {r.arn} is in {r.status} status and cannot be deleted yet.")
+    if r.status != "Deleting":
+        r.transition("Deleting", SANDBOX.config["app_seconds"], "Deleted")
     return EmptyResult()
 
 
@@ -763,8 +784,11 @@ def list_spaces(self: SageMakerResponse) -> ActionResult:
     items.sort(key=lambda r: r.created, reverse=(p.get("SortOrder") or "Descending") == "Descending")
     page, token = _page(items, p)
     return ActionResult(_clean({"Spaces": [
-        {"DomainId": r.domain_id, "SpaceName": r.name, "Status": r.status, "CreationTime": dt(r.created),
-         "LastModifiedTime": dt(r.modified)} for r in page], "NextToken": token}))
+        _clean({"DomainId": r.domain_id, "SpaceName": r.name, "Status": r.status, "CreationTime": dt(r.created),
+                "LastModifiedTime": dt(r.modified), "SpaceDisplayName": r.display_name,
+                "SpaceSettingsSummary": _clean({"AppType": r.settings.get("AppType")}) or None,
+                "SpaceSharingSettingsSummary": r.sharing,
+                "OwnershipSettingsSummary": r.ownership}) for r in page], "NextToken": token}))
 
 
 # ====================================================================== apps
@@ -786,7 +810,13 @@ def create_app(self: SageMakerResponse) -> ActionResult:
     if owner[0] == "user":
         _profile(self, dom.id, owner[1])
     else:
-        _space(self, dom.id, owner[1])
+        space = _space(self, dom.id, owner[1])
+        if space.status != "InService":
+            raise ResourceInUseException(f"Space {space.arn} is in {space.status} status; wait until it is InService.")
+        space_type = (space.settings or {}).get("AppType")
+        if space_type and space_type != p["AppType"]:
+            raise ValidationError(f"App type {p['AppType']} does not match the space's AppType {space_type}.")
+    _check_resource_spec(self, p.get("ResourceSpec"))
     reg = _reg(self)
     key = _app_key(dom.id, owner, p["AppType"], p["AppName"])
     existing = reg.apps.get(key)
@@ -794,10 +824,44 @@ def create_app(self: SageMakerResponse) -> ActionResult:
         raise ResourceInUseException(f"App {existing.arn} already exists with status {existing.status}.")
     arn = _arn(self, "app", f"{dom.id}/{owner[1]}/{p['AppType'].lower()}/{p['AppName']}")
     app = Rec(domain_id=dom.id, owner=owner, app_type=p["AppType"], name=p["AppName"], arn=arn,
-              resource_spec=p.get("ResourceSpec"), status="Pending")
-    app.transition("Pending", SANDBOX.config["app_seconds"], "InService")
+              resource_spec=p.get("ResourceSpec"), status="Pending", failure_reason=None,
+              fail_with=_app_fault_reason())
+    app.transition("Pending", SANDBOX.config["app_seconds"], "Failed" if app.fail_with else "InService")
     reg.apps[key] = app
     return ActionResult({"AppArn": arn})
+
+
+APP_FAULT_DEFAULT = ("The application failed to start: InternalFailure. Check the image's kernel and the "
+                     "app-image-config's FileSystemConfig (sm-kernel sandbox fault app_fail).")
+
+
+def _app_fault_reason() -> str | None:
+    v = SANDBOX.fault("app_fail")
+    if not v:
+        return None
+    return v if isinstance(v, str) else APP_FAULT_DEFAULT
+
+
+def _check_resource_spec(self: SageMakerResponse, spec: dict[str, Any] | None) -> None:
+    """A custom image named in ResourceSpec must exist (by image ARN, version ARN or alias)."""
+    if not spec:
+        return
+    reg = _reg(self)
+    ver_arn, img_arn = spec.get("SageMakerImageVersionArn"), spec.get("SageMakerImageArn")
+    if ver_arn:
+        name, _, num = ver_arn.split("image-version/", 1)[-1].partition("/")
+        img = reg.images.get(name)
+        if img is None or not num.isdigit() or int(num) not in img.versions:
+            raise ResourceNotFound(f"ImageVersion {ver_arn} does not exist.")
+        return
+    if img_arn:
+        name = img_arn.split("image/", 1)[-1]
+        img = reg.images.get(name)
+        if img is None:
+            raise ResourceNotFound(f"Image {img_arn} does not exist.")
+        alias = spec.get("SageMakerImageVersionAlias")
+        if alias and not any(alias in v.aliases for v in img.versions.values()):
+            raise ResourceNotFound(f"ImageVersion with ImageName {name} and Alias {alias} does not exist.")
 
 
 def _app(self: SageMakerResponse, p: dict[str, Any]) -> Rec:
@@ -815,7 +879,7 @@ def _app_dict(a: Rec) -> dict[str, Any]:
         "AppArn": a.arn, "DomainId": a.domain_id, "AppType": a.app_type, "AppName": a.name, "Status": a.status,
         "UserProfileName": a.owner[1] if a.owner[0] == "user" else None,
         "SpaceName": a.owner[1] if a.owner[0] == "space" else None,
-        "CreationTime": dt(a.created), "ResourceSpec": a.resource_spec,
+        "CreationTime": dt(a.created), "ResourceSpec": a.resource_spec, "FailureReason": a.failure_reason,
         "LastHealthCheckTimestamp": dt(a.modified) if a.status == "InService" else None,
     })
 
@@ -867,13 +931,21 @@ def tick(t: float) -> None:
                     del img.versions[n]
                 else:
                     ver.status, ver.until = ver.next_status, None
-        for rec in list(reg.user_profiles.values()) + list(reg.spaces.values()):
+        for rec in list(reg.user_profiles.values()):
             if rec.due(t):
                 rec.status, rec.until = rec.next_status, None
+        for key, rec in list(reg.spaces.items()):
+            if rec.due(t):
+                rec.status, rec.until = rec.next_status, None
+                rec.modified = t
+                if rec.status == "Deleted":
+                    del reg.spaces[key]
         for app in reg.apps.values():
             if app.due(t):
                 app.status, app.until = app.next_status, None
                 app.modified = t
+                if app.status == "Failed":
+                    app.failure_reason = app.fail_with
         if reg.domain_timers:
             try:
                 domains = sagemaker_backends[account][region].domains

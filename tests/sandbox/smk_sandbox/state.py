@@ -22,6 +22,7 @@ FAULT_KEYS = (
     "image_version_fail",
     "domain_stuck_seconds",
     "inservice_app",
+    "app_fail",
     "throttle_rate",
     "error_rate",
     "latency_ms",
@@ -118,6 +119,9 @@ class Sandbox:
             if k == "build_fail_phase":
                 if v not in FAILABLE_PHASES:
                     raise ControlError(f"build_fail_phase must be one of {list(FAILABLE_PHASES)}")
+            elif k == "app_fail":
+                if v is not True and not (isinstance(v, str) and v):
+                    raise ControlError("app_fail must be true, a non-empty FailureReason string, false or null")
             elif k in ("image_version_fail", "inservice_app"):
                 if v is not True:
                     raise ControlError(f"{k} must be true, false or null")
