@@ -101,7 +101,7 @@ impl World {
         fs::create_dir_all(&d).unwrap();
         fs::write(
             d.join("Dockerfile"),
-            "FROM public.ecr.aws/docker/library/python:3.12-slim\nCOPY app.py /app.py\n",
+            "FROM public.ecr.aws/sagemaker/sagemaker-distribution:latest-cpu\nCOPY app.py /opt/app.py\n",
         )
         .unwrap();
         fs::write(d.join("app.py"), format!("print({version:?})\n")).unwrap();
