@@ -320,6 +320,24 @@ pub struct PublishArgs {
     #[arg(long, value_name = "DIR", requires = "dry_run")]
     pub out: Option<PathBuf>,
 
+    /// After the release, start each published kernel in a throwaway space or app (as
+    /// `sm-kernel smoke-test` does) and exit 1 if one fails to start.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub smoke_test: bool,
+
+    /// The user profile the smoke test runs as [default: the kernel's user-profile].
+    #[arg(long, value_name = "NAME", requires = "smoke_test")]
+    pub smoke_user_profile: Option<String>,
+
+    /// Give up waiting for a smoke test's app after this many seconds.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 900,
+        requires = "smoke_test"
+    )]
+    pub smoke_timeout_seconds: u64,
+
     #[command(flatten)]
     pub run: RunArgs,
 }

@@ -37,7 +37,7 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<(), Error> {
         }
         Command::Plan(args) => plan_command(cli, ui, args),
         Command::Check(args) => check_run(cli, ui, args),
-        Command::Build(args) => run_pipeline(cli, ui, args, true),
+        Command::Build(args) => run_pipeline(cli, ui, args, true, None),
         Command::Publish(args) if args.dry_run => {
             let plan_args = PlanArgs {
                 kernels: args.run.kernels.clone(),
@@ -46,7 +46,16 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<(), Error> {
             };
             plan_command(cli, ui, &plan_args)
         }
-        Command::Publish(args) => run_pipeline(cli, ui, &args.run, false),
+        Command::Publish(args) => run_pipeline(
+            cli,
+            ui,
+            &args.run,
+            false,
+            args.smoke_test.then(|| SmokeOptions {
+                user_profile: args.smoke_user_profile.clone(),
+                timeout: std::time::Duration::from_secs(args.smoke_timeout_seconds),
+            }),
+        ),
         Command::Permissions(p) => permissions_command(cli, ui, p),
         Command::Status(_)
         | Command::Rollback(_)
@@ -170,9 +179,21 @@ fn check_command(cli: &Cli, ui: &Ui, args: &CheckArgs) -> Result<(), Error> {
     permissions::check_outcome(&report, args.strict)
 }
 
+/// `publish --smoke-test`: who the throwaway apps run as, and how long to wait for them.
+struct SmokeOptions {
+    user_profile: Option<String>,
+    timeout: std::time::Duration,
+}
+
 /// Resolves, validates and plans (all before any AWS call; each context is packed here,
 /// once), then runs the release.
-fn run_pipeline(cli: &Cli, ui: &Ui, args: &RunArgs, build_only: bool) -> Result<(), Error> {
+fn run_pipeline(
+    cli: &Cli,
+    ui: &Ui,
+    args: &RunArgs,
+    build_only: bool,
+    smoke: Option<SmokeOptions>,
+) -> Result<(), Error> {
     let resolved = config::resolve(&Inputs {
         global: &cli.global,
         selected: &args.kernels,
@@ -180,7 +201,28 @@ fn run_pipeline(cli: &Cli, ui: &Ui, args: &RunArgs, build_only: bool) -> Result<
     })?;
     let manifest_jobs = resolved.jobs;
     let scanned = plan::scan_all(resolved.kernels)?;
-    let (plan, zips) = artifacts::plan_all_packed(&scanned)?;
+    let (mut plan, zips) = artifacts::plan_all_packed(&scanned)?;
+    // The smoke test's calls join the Plan, so the preflight checks them and the call audit
+    // admits them; a kernel without a user profile to run as is bad input, found here.
+    let mut smoke_profiles = Vec::new();
+    if let Some(sm) = &smoke {
+        for (s, kp) in scanned.iter().zip(plan.kernels.iter_mut()) {
+            let Some(p) = sm
+                .user_profile
+                .clone()
+                .or_else(|| s.kernel.user_profile.clone())
+            else {
+                return Err(Error::input(format!(
+                    "--smoke-user-profile: missing for kernel {:?}; the smoke test starts its throwaway app as a user profile of the domain (--smoke-user-profile NAME, or user-profile in kernel.toml)",
+                    s.kernel.name
+                )));
+            };
+            crate::names::user_profile_name("--smoke-user-profile", &p)?;
+            kp.steps
+                .push(crate::lifecycle::smoke::needs(&s.kernel, &kp.resources));
+            smoke_profiles.push(p);
+        }
+    }
     for kp in &plan.kernels {
         for w in &kp.warnings {
             ui.warn(&format!("{}: {w}", kp.name));
@@ -206,7 +248,7 @@ fn run_pipeline(cli: &Cli, ui: &Ui, args: &RunArgs, build_only: bool) -> Result<
     let result = rt.block_on(async {
         let cancel = Cancel::new();
         cancel.listen();
-        pipeline::run_release(
+        let summary = pipeline::run_release(
             &plan_target(cli, &plan),
             pipeline::Release {
                 scanned: &scanned,
@@ -218,7 +260,66 @@ fn run_pipeline(cli: &Cli, ui: &Ui, args: &RunArgs, build_only: bool) -> Result<
             &reporter,
             &cancel,
         )
-        .await
+        .await;
+        let Some(sm) = &smoke else {
+            return summary;
+        };
+        let mut summary = summary?;
+        // Every kernel is published: start each in a throwaway space or app, all at once.
+        let base = plan_target(cli, &plan);
+        let tests =
+            scanned
+                .iter()
+                .zip(&plan.kernels)
+                .zip(&smoke_profiles)
+                .map(|((s, kp), profile)| {
+                    let t = Target {
+                        region: Some(kp.resources.region.clone()),
+                        ..base.clone()
+                    };
+                    let (audit, cancel) = (&audit, &cancel);
+                    async move {
+                        let cfg = aws::load(&t).await;
+                        let clients = aws::Clients::new(&cfg, t.endpoint_overridden(), audit);
+                        crate::lifecycle::smoke::run(
+                            &clients,
+                            &s.kernel,
+                            &kp.resources,
+                            profile,
+                            sm.timeout,
+                            cancel,
+                        )
+                        .await
+                    }
+                });
+        let mut failed = Vec::new();
+        for r in futures_util::future::join_all(tests).await {
+            match r {
+                Ok(done) => {
+                    if !done.passed {
+                        failed.push(format!(
+                            "{}: {} ({})",
+                            done.name,
+                            done.failure_reason
+                                .as_deref()
+                                .unwrap_or("no FailureReason given"),
+                            done.status
+                        ));
+                    }
+                    summary.smoke_tests.push(done);
+                }
+                Err(e) => failed.push(e.to_string()),
+            }
+        }
+        if failed.is_empty() {
+            Ok(summary)
+        } else {
+            let e = Error::failed(format!(
+                "the smoke test failed (the kernels are published):\n  {}",
+                failed.join("\n  ")
+            ));
+            Err((Some(summary), e))
+        }
     });
     reporter.finish();
     drop(zips);

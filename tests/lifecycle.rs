@@ -456,11 +456,22 @@ fn prune_keeps_the_newest_the_attached_and_the_aliased() {
     let w = World::new();
     let mut m = PathBuf::new();
     let mut tags = Vec::new();
+    let mut keys = Vec::new();
     for v in 1..=4 {
         m = w.manifest("sagemaker-pr", &v.to_string(), "");
         let out = json_out(&w.run(&m, &["publish"]));
         assert_eq!(out["kernels"][0]["image_version"], v);
         let plan = json_out(&w.run(&m, &["plan"]));
+        keys.push((
+            plan["kernels"][0]["resources"]["bucket"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+            plan["kernels"][0]["resources"]["source_key"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        ));
         tags.push(
             plan["kernels"][0]["resources"]["image_tag"]
                 .as_str()
@@ -511,6 +522,22 @@ fn prune_keeps_the_newest_the_attached_and_the_aliased() {
         done["kernels"][0]["deleted_tags"],
         serde_json::json!([tags[0]])
     );
+    // The deleted version's context goes from S3; the kept versions' contexts stay.
+    assert_eq!(
+        done["kernels"][0]["deleted_contexts"],
+        serde_json::json!([format!("s3://{}/{}", keys[0].0, keys[0].1)])
+    );
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&w.cfg)
+            .force_path_style(true)
+            .build(),
+    );
+    for (i, (bucket, key)) in keys.iter().enumerate() {
+        let there =
+            w.rt.block_on(s3.head_object().bucket(bucket).key(key).send())
+                .is_ok();
+        assert_eq!(there, i > 0, "context of version {}", i + 1);
+    }
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let versions: Vec<i32> =
@@ -779,4 +806,41 @@ fn every_call_a_lifecycle_command_makes_is_declared() {
             );
         }
     }
+}
+
+#[test]
+fn publish_smoke_test_starts_the_published_kernel_and_fails_with_the_reason() {
+    let w = World::new();
+    let m = w.manifest("sagemaker-pst", "1", "");
+    let o = w.run(&m, &["publish", "--smoke-test"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "no user profile to run as is bad input"
+    );
+    w.create_profile("alice");
+    let ok = json_out(&w.run(
+        &m,
+        &["publish", "--smoke-test", "--smoke-user-profile", "alice"],
+    ));
+    assert_eq!(ok["kernels"][0]["status"], "published");
+    assert_eq!(ok["smoke_tests"][0]["passed"], true, "{ok}");
+    assert_eq!(ok["smoke_tests"][0]["cleaned_up"], true);
+
+    w.sb.post(
+        "/_sandbox/faults",
+        r#"{"app_fail": "kernel died at start"}"#,
+    );
+    let o = w.run(
+        &m,
+        &["publish", "--smoke-test", "--smoke-user-profile", "alice"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let out: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(out["kernels"][0]["status"], "published");
+    assert_eq!(
+        out["smoke_tests"][0]["failure_reason"],
+        "kernel died at start"
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("kernel died at start"));
 }

@@ -8,7 +8,7 @@ use aws_sdk_sagemaker::types::{JobType, Processor, VendorGuidance};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::aws::{describe, Clients};
+use crate::aws::Clients;
 use crate::config::Kernel;
 use crate::error::Error;
 use crate::plan::steps::{Builder, Step};
@@ -66,7 +66,7 @@ pub async fn taken(clients: &Clients, image: &str, body: &Value) -> Result<Vec<S
             .set_next_token(token)
             .send()
             .await
-            .map_err(|e| Error::failed(describe("sagemaker:ListAliases", &e)))?;
+            .map_err(|e| Error::aws("sagemaker:ListAliases", &e))?;
         out.extend(page.sage_maker_image_version_aliases().iter().cloned());
         token = page.next_token().map(str::to_string);
         if token.is_none() {
@@ -92,10 +92,7 @@ pub async fn holder(clients: &Clients, image: &str, alias: &str) -> Result<Optio
         {
             Ok(None)
         }
-        Err(e) => Err(Error::failed(describe(
-            "sagemaker:DescribeImageVersion",
-            &e,
-        ))),
+        Err(e) => Err(Error::aws("sagemaker:DescribeImageVersion", &e)),
     }
 }
 
@@ -150,7 +147,7 @@ async fn update(
         .set_aliases_to_delete(delete.map(|a| vec![a.to_string()]))
         .send()
         .await
-        .map_err(|e| Error::failed(describe("sagemaker:UpdateImageVersion", &e)))?;
+        .map_err(|e| Error::aws("sagemaker:UpdateImageVersion", &e))?;
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::live;
-use crate::aws::{describe, Clients};
+use crate::aws::Clients;
 use crate::config::Kernel;
 use crate::error::Error;
 use crate::pipeline::Cancel;
@@ -43,7 +43,7 @@ pub async fn running_apps(
             .set_next_token(token)
             .send()
             .await
-            .map_err(|e| Error::failed(describe("sagemaker:ListApps", &e)))?;
+            .map_err(|e| Error::aws("sagemaker:ListApps", &e))?;
         for a in page.apps() {
             let live = a
                 .status()
@@ -90,7 +90,7 @@ async fn repository_exists(clients: &Clients, r: &Resources) -> Result<bool, Err
         {
             Ok(false)
         }
-        Err(e) => Err(Error::failed(describe("ecr:DescribeRepositories", &e))),
+        Err(e) => Err(Error::aws("ecr:DescribeRepositories", &e)),
     }
 }
 
@@ -109,10 +109,7 @@ async fn app_image_config_exists(clients: &Clients, k: &Kernel) -> Result<bool, 
         {
             Ok(false)
         }
-        Err(e) => Err(Error::failed(describe(
-            "sagemaker:DescribeAppImageConfig",
-            &e,
-        ))),
+        Err(e) => Err(Error::aws("sagemaker:DescribeAppImageConfig", &e)),
     }
 }
 
@@ -181,7 +178,7 @@ pub async fn run(
             .app_image_config_name(&k.app_image_config)
             .send()
             .await
-            .map_err(|e| Error::failed(describe("sagemaker:DeleteAppImageConfig", &e)))?;
+            .map_err(|e| Error::aws("sagemaker:DeleteAppImageConfig", &e))?;
     }
     if image.is_some() {
         // DeleteImage removes the image with all its versions.
@@ -191,7 +188,7 @@ pub async fn run(
             .image_name(&k.name)
             .send()
             .await
-            .map_err(|e| Error::failed(describe("sagemaker:DeleteImage", &e)))?;
+            .map_err(|e| Error::aws("sagemaker:DeleteImage", &e))?;
     }
     if repo {
         clients
@@ -201,7 +198,7 @@ pub async fn run(
             .force(true)
             .send()
             .await
-            .map_err(|e| Error::failed(describe("ecr:DeleteRepository", &e)))?;
+            .map_err(|e| Error::aws("ecr:DeleteRepository", &e))?;
     }
     out.applied = true;
     Ok(out)

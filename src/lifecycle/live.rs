@@ -4,7 +4,7 @@
 
 use aws_sdk_sagemaker::types::{CustomImage, ImageVersionStatus, UserSettings};
 
-use crate::aws::{describe, Clients};
+use crate::aws::Clients;
 use crate::config::{App, Kernel};
 use crate::error::Error;
 
@@ -42,7 +42,7 @@ pub async fn image_status(clients: &Clients, image: &str) -> Result<Option<Strin
         {
             Ok(None)
         }
-        Err(e) => Err(Error::failed(describe("sagemaker:DescribeImage", &e))),
+        Err(e) => Err(Error::aws("sagemaker:DescribeImage", &e)),
     }
 }
 
@@ -66,7 +66,7 @@ pub async fn versions(clients: &Clients, image: &str) -> Result<Vec<LiveVersion>
             {
                 return Ok(Vec::new())
             }
-            Err(e) => return Err(Error::failed(describe("sagemaker:ListImageVersions", &e))),
+            Err(e) => return Err(Error::aws("sagemaker:ListImageVersions", &e)),
         };
         numbers.extend(out.image_versions().iter().filter_map(|v| v.version()));
         token = out.next_token().map(str::to_string);
@@ -84,7 +84,7 @@ pub async fn versions(clients: &Clients, image: &str) -> Result<Vec<LiveVersion>
             .version(n)
             .send()
             .await
-            .map_err(|e| Error::failed(describe("sagemaker:DescribeImageVersion", &e)))?;
+            .map_err(|e| Error::aws("sagemaker:DescribeImageVersion", &e))?;
         out.push(LiveVersion {
             number: n,
             status: v
@@ -110,7 +110,7 @@ pub async fn aliases_of(
         .version(version)
         .send()
         .await
-        .map_err(|e| Error::failed(describe("sagemaker:ListAliases", &e)))?;
+        .map_err(|e| Error::aws("sagemaker:ListAliases", &e))?;
     Ok(out.sage_maker_image_version_aliases().to_vec())
 }
 
@@ -132,7 +132,7 @@ pub async fn user_settings(clients: &Clients, k: &Kernel) -> Result<Option<UserS
                 .domain_id(&k.domain_id)
                 .send()
                 .await
-                .map_err(|e| Error::failed(describe("sagemaker:DescribeDomain", &e)))?;
+                .map_err(|e| Error::aws("sagemaker:DescribeDomain", &e))?;
             Ok(d.default_user_settings().cloned())
         }
         Some(p) => {
@@ -143,7 +143,7 @@ pub async fn user_settings(clients: &Clients, k: &Kernel) -> Result<Option<UserS
                 .user_profile_name(p)
                 .send()
                 .await
-                .map_err(|e| Error::failed(describe("sagemaker:DescribeUserProfile", &e)))?;
+                .map_err(|e| Error::aws("sagemaker:DescribeUserProfile", &e))?;
             Ok(u.user_settings().cloned())
         }
     }
@@ -232,7 +232,7 @@ pub async fn write_settings(
                 .default_user_settings(update)
                 .send()
                 .await
-                .map_err(|e| Error::failed(describe("sagemaker:UpdateDomain", &e)))?;
+                .map_err(|e| Error::aws("sagemaker:UpdateDomain", &e))?;
         }
         Some(p) => {
             clients
@@ -243,7 +243,7 @@ pub async fn write_settings(
                 .user_settings(update)
                 .send()
                 .await
-                .map_err(|e| Error::failed(describe("sagemaker:UpdateUserProfile", &e)))?;
+                .map_err(|e| Error::aws("sagemaker:UpdateUserProfile", &e))?;
         }
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
@@ -255,7 +255,7 @@ pub async fn write_settings(
                 .domain_id(&k.domain_id)
                 .send()
                 .await
-                .map_err(|e| Error::failed(describe("sagemaker:DescribeDomain", &e)))?
+                .map_err(|e| Error::aws("sagemaker:DescribeDomain", &e))?
                 .status()
                 .map(|s| s.as_str().to_string()),
             Some(p) => clients
@@ -265,7 +265,7 @@ pub async fn write_settings(
                 .user_profile_name(p)
                 .send()
                 .await
-                .map_err(|e| Error::failed(describe("sagemaker:DescribeUserProfile", &e)))?
+                .map_err(|e| Error::aws("sagemaker:DescribeUserProfile", &e))?
                 .status()
                 .map(|s| s.as_str().to_string()),
         };

@@ -6,7 +6,7 @@ use aws_sdk_ecr::types::ImageIdentifier;
 use serde::Serialize;
 
 use super::live;
-use crate::aws::{describe, Clients};
+use crate::aws::Clients;
 use crate::config::Kernel;
 use crate::error::Error;
 use crate::plan::steps::{Builder, Step};
@@ -24,6 +24,9 @@ pub struct Prune {
     pub keep: u32,
     pub deleted_versions: Vec<i32>,
     pub deleted_tags: Vec<String>,
+    /// `s3://BUCKET/KEY` of the contexts of deleted versions, and of contexts no version was
+    /// made from that are older than a day (failed or abandoned builds).
+    pub deleted_contexts: Vec<String>,
     pub kept: Vec<Kept>,
     pub applied: bool,
 }
@@ -61,6 +64,59 @@ pub fn decide(
         }
     }
     (kept, gone)
+}
+
+struct ContextObject {
+    key: String,
+    tag: Option<String>,
+    modified: Option<std::time::SystemTime>,
+}
+
+/// The kernel's uploaded contexts (`sm-kernel/IMAGE/*.zip`) with the image tag each made.
+async fn context_objects(
+    clients: &Clients,
+    k: &Kernel,
+    r: &Resources,
+) -> Result<Vec<ContextObject>, Error> {
+    let prefix = format!("sm-kernel/{}/", k.name);
+    let mut pages = clients
+        .s3
+        .list_objects_v2()
+        .bucket(&r.bucket)
+        .prefix(&prefix)
+        .into_paginator()
+        .send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = match page {
+            Ok(p) => p,
+            // No bucket yet: nothing was ever uploaded.
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_bucket()) => break,
+            Err(e) => return Err(Error::aws("s3:ListObjectsV2", &e)),
+        };
+        for o in page.contents() {
+            let Some(key) = o.key() else { continue };
+            let head = clients
+                .s3
+                .head_object()
+                .bucket(&r.bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(|e| Error::aws(&format!("s3:HeadObject s3://{}/{key}", r.bucket), &e))?;
+            out.push(ContextObject {
+                key: key.to_string(),
+                tag: head
+                    .metadata()
+                    .and_then(|m| m.get(crate::pipeline::upload::IMAGE_TAG_METADATA))
+                    .cloned(),
+                modified: o
+                    .last_modified()
+                    .and_then(|t| std::time::SystemTime::try_from(*t).ok()),
+            });
+        }
+    }
+    Ok(out)
 }
 
 pub async fn run(
@@ -104,11 +160,31 @@ pub async fn run(
         .map(str::to_string)
         .collect();
     tags.dedup();
+    let all_tags: Vec<&str> = versions
+        .iter()
+        .filter_map(|v| tag_of(&v.base_image))
+        .collect();
+    let contexts = context_objects(clients, k, r).await?;
+    let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(24 * 3600);
+    let stale: Vec<String> = contexts
+        .into_iter()
+        .filter(|c| match c.tag.as_deref() {
+            // Uploaded before contexts were labelled: which version it made is unknown.
+            None => false,
+            Some(t) if tags.iter().any(|d| d == t) => true,
+            Some(t) => !all_tags.contains(&t) && c.modified.is_some_and(|m| m < day_ago),
+        })
+        .map(|c| c.key)
+        .collect();
     let mut out = Prune {
         name: k.name.clone(),
         keep,
         deleted_versions: gone.clone(),
         deleted_tags: tags.clone(),
+        deleted_contexts: stale
+            .iter()
+            .map(|key| format!("s3://{}/{key}", r.bucket))
+            .collect(),
         kept,
         applied: false,
     };
@@ -123,7 +199,7 @@ pub async fn run(
             .version(*n)
             .send()
             .await
-            .map_err(|e| Error::failed(describe("sagemaker:DeleteImageVersion", &e)))?;
+            .map_err(|e| Error::aws("sagemaker:DeleteImageVersion", &e))?;
     }
     if !tags.is_empty() {
         let ids = tags
@@ -137,7 +213,17 @@ pub async fn run(
             .set_image_ids(Some(ids))
             .send()
             .await
-            .map_err(|e| Error::failed(describe("ecr:BatchDeleteImage", &e)))?;
+            .map_err(|e| Error::aws("ecr:BatchDeleteImage", &e))?;
+    }
+    for key in &stale {
+        clients
+            .s3
+            .delete_object()
+            .bucket(&r.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| Error::aws(&format!("s3:DeleteObject s3://{}/{key}", r.bucket), &e))?;
     }
     out.applied = true;
     Ok(out)
@@ -161,6 +247,9 @@ pub fn text(p: &[Prune]) -> String {
         );
         for t in &p.deleted_tags {
             let _ = writeln!(s, "  ECR tag {t}");
+        }
+        for c in &p.deleted_contexts {
+            let _ = writeln!(s, "  context {c}");
         }
         for k in &p.kept {
             let _ = writeln!(s, "  keeps version {} ({})", k.version, k.why);
@@ -207,7 +296,14 @@ pub fn needs(k: &Kernel, r: &Resources) -> Step {
         &r.repository_arn,
     )
     .when("with --yes, for tags no kept version uses");
-    b.done(StepId::Prune, "delete image versions older than the newest N that are neither attached nor aliased, and their ECR tags")
+    let contexts = format!("{}/sm-kernel/{}/*", r.bucket_arn, k.name);
+    b.caller("s3", "ListObjectsV2", "s3:ListBucket", &r.bucket_arn);
+    b.caller("s3", "HeadObject", "s3:GetObject", &contexts);
+    b.caller("s3", "DeleteObject", "s3:DeleteObject", &contexts)
+        .when(
+            "with --yes, for the contexts of deleted versions (and unused ones older than a day)",
+        );
+    b.done(StepId::Prune, "delete image versions older than the newest N that are neither attached nor aliased, their ECR tags and their S3 contexts")
 }
 
 #[cfg(test)]

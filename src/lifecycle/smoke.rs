@@ -13,7 +13,7 @@ use aws_sdk_sagemaker::types::{
 use serde::Serialize;
 
 use super::live;
-use crate::aws::{describe, Clients};
+use crate::aws::Clients;
 use crate::config::{App, Kernel};
 use crate::error::Error;
 use crate::pipeline::Cancel;
@@ -89,7 +89,7 @@ async fn app_state(
         .describe_app(clients, k)
         .send()
         .await
-        .map_err(|e| Error::failed(describe("sagemaker:DescribeApp", &e)))?;
+        .map_err(|e| Error::aws("sagemaker:DescribeApp", &e))?;
     Ok((
         a.status()
             .map(|s| s.as_str().to_string())
@@ -138,7 +138,7 @@ async fn wait_space(
             .space_name(space)
             .send()
             .await
-            .map_err(|e| Error::failed(describe("sagemaker:DescribeSpace", &e)))?;
+            .map_err(|e| Error::aws("sagemaker:DescribeSpace", &e))?;
         match s.status().map(|s| s.as_str()) {
             Some("InService") => return Ok(()),
             Some("Pending") | None => {}
@@ -186,7 +186,7 @@ async fn clean_up(
             };
             b.send()
                 .await
-                .map_err(|e| Error::failed(describe("sagemaker:DeleteApp", &e)))?;
+                .map_err(|e| Error::aws("sagemaker:DeleteApp", &e))?;
         }
         wait_app(
             clients,
@@ -206,7 +206,7 @@ async fn clean_up(
             .space_name(space)
             .send()
             .await
-            .map_err(|e| Error::failed(describe("sagemaker:DeleteSpace", &e)))?;
+            .map_err(|e| Error::aws("sagemaker:DeleteSpace", &e))?;
     }
     Ok(())
 }
@@ -271,7 +271,7 @@ pub async fn run(
             )
             .send()
             .await
-            .map_err(|e| Error::failed(describe("sagemaker:CreateSpace", &e)))?;
+            .map_err(|e| Error::aws("sagemaker:CreateSpace", &e))?;
     }
     // From here on, whatever happens, what was created is deleted.
     let attempt = async {
@@ -299,7 +299,7 @@ pub async fn run(
         };
         b.send()
             .await
-            .map_err(|e| Error::failed(describe("sagemaker:CreateApp", &e)))?;
+            .map_err(|e| Error::aws("sagemaker:CreateApp", &e))?;
         Ok::<_, Error>(wait_app(clients, k, &w, &["Pending"], deadline, Some(cancel)).await)
     }
     .await;

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::live;
-use crate::aws::{describe, Clients};
+use crate::aws::Clients;
 use crate::config::Kernel;
 use crate::error::Error;
 use crate::pipeline::verify;
@@ -86,10 +86,7 @@ async fn app_image_config_matches(clients: &Clients, k: &Kernel) -> Result<Optio
         {
             Ok(None)
         }
-        Err(e) => Err(Error::failed(describe(
-            "sagemaker:DescribeAppImageConfig",
-            &e,
-        ))),
+        Err(e) => Err(Error::aws("sagemaker:DescribeAppImageConfig", &e)),
     }
 }
 

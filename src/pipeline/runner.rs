@@ -98,6 +98,9 @@ pub struct DomainUpdate {
 pub struct Summary {
     pub kernels: Vec<Outcome>,
     pub domain_updates: Vec<DomainUpdate>,
+    /// `publish --smoke-test`: each published kernel started in a throwaway space or app.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub smoke_tests: Vec<crate::lifecycle::smoke::Smoke>,
 }
 
 struct Timer {
@@ -401,6 +404,7 @@ pub async fn run_release(
         return Ok(Summary {
             kernels: Vec::new(),
             domain_updates: Vec::new(),
+            smoke_tests: Vec::new(),
         });
     };
     if opts.preflight {
@@ -491,6 +495,7 @@ pub async fn run_release(
     let summary = Summary {
         kernels: outcomes,
         domain_updates,
+        smoke_tests: Vec::new(),
     };
     match verdict(&summary, cancel) {
         None => Ok(summary),
@@ -598,6 +603,19 @@ impl Summary {
             if let Some(f) = &o.error {
                 let _ = writeln!(s, "  stopped in        {}", f.step);
             }
+        }
+        for t in &self.smoke_tests {
+            let _ = writeln!(
+                s,
+                "smoke test {}: {} ({}{})",
+                t.name,
+                if t.passed { "passed" } else { "FAILED" },
+                t.status,
+                t.failure_reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            );
         }
         for d in &self.domain_updates {
             let _ = writeln!(

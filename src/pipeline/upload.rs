@@ -21,6 +21,10 @@ use crate::plan::steps::{Builder, Step};
 use crate::plan::Resources;
 use crate::plan::{KernelPlan, StepId};
 
+/// Object metadata naming the image tag built from this context, so `prune` can tell which
+/// contexts belong to the versions it deletes.
+pub const IMAGE_TAG_METADATA: &str = "sm-kernel-image-tag";
+
 const PART_SIZE: u64 = 8 * 1024 * 1024;
 const PARALLEL_PARTS: usize = 4;
 
@@ -90,6 +94,7 @@ pub async fn upload(
             .put_object()
             .bucket(&res.bucket)
             .key(&res.source_key)
+            .metadata(IMAGE_TAG_METADATA, &res.image_tag)
             .body(ByteStream::from(body))
             .send()
             .await
@@ -161,6 +166,7 @@ async fn multipart(
         .create_multipart_upload()
         .bucket(&res.bucket)
         .key(&res.source_key)
+        .metadata(IMAGE_TAG_METADATA, &res.image_tag)
         .send()
         .await
         .map_err(|e| Error::aws("s3:CreateMultipartUpload", &e))?;
