@@ -149,22 +149,8 @@ pub async fn user_settings(clients: &Clients, k: &Kernel) -> Result<Option<UserS
     }
 }
 
-/// The app's custom images in these settings.
-pub fn custom_images(settings: Option<&UserSettings>, app: App) -> Vec<CustomImage> {
-    let Some(s) = settings else { return Vec::new() };
-    match app {
-        App::KernelGateway => s
-            .kernel_gateway_app_settings()
-            .map(|a| a.custom_images().to_vec()),
-        App::Jupyterlab => s
-            .jupyter_lab_app_settings()
-            .map(|a| a.custom_images().to_vec()),
-        App::CodeEditor => s
-            .code_editor_app_settings()
-            .map(|a| a.custom_images().to_vec()),
-    }
-    .unwrap_or_default()
-}
+/// The app's custom images in these settings (the same reading attach does).
+pub use crate::pipeline::attach::custom_images;
 
 /// This kernel's entry among `images`.
 pub fn entry<'a>(images: &'a [CustomImage], k: &Kernel) -> Option<&'a CustomImage> {

@@ -54,7 +54,7 @@ impl AttachKey {
 }
 
 /// The app's current custom images in these settings.
-fn custom_images(settings: Option<&UserSettings>, app: App) -> Vec<CustomImage> {
+pub fn custom_images(settings: Option<&UserSettings>, app: App) -> Vec<CustomImage> {
     let Some(s) = settings else { return Vec::new() };
     match app {
         App::KernelGateway => s
