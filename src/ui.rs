@@ -137,6 +137,12 @@ impl UiReporter {
             return;
         }
         let mut bars = self.bars.lock().expect("reporter lock");
+        // The release-wide line (the preflight) is done once kernels report their own steps.
+        if !kernel.is_empty() {
+            if let Some(b) = bars.remove("") {
+                b.finish_and_clear();
+            }
+        }
         let bar = bars.entry(kernel.to_string()).or_insert_with(|| {
             let b = self.multi.add(indicatif::ProgressBar::new_spinner());
             b.enable_steady_tick(std::time::Duration::from_millis(120));
