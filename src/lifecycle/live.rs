@@ -280,41 +280,6 @@ pub async fn write_settings(
     }
 }
 
-/// Declares the settings write (and its read-back) of the kernel's attachment.
-pub fn declare_settings_write(
-    b: &mut crate::plan::steps::Builder,
-    k: &Kernel,
-    r: &crate::plan::Resources,
-) {
-    match &k.user_profile {
-        None => {
-            b.caller(
-                "sagemaker",
-                "DescribeDomain",
-                "sagemaker:DescribeDomain",
-                &r.domain_arn,
-            );
-            b.caller(
-                "sagemaker",
-                "UpdateDomain",
-                "sagemaker:UpdateDomain",
-                &r.domain_arn,
-            );
-        }
-        Some(p) => {
-            let arn = super::status::profile_arn(r, p);
-            b.caller(
-                "sagemaker",
-                "DescribeUserProfile",
-                "sagemaker:DescribeUserProfile",
-                &arn,
-            );
-            b.caller(
-                "sagemaker",
-                "UpdateUserProfile",
-                "sagemaker:UpdateUserProfile",
-                arn,
-            );
-        }
-    }
-}
+/// Declares the settings write (and its read-back) of the kernel's attachment: the same
+/// calls the attach step declares.
+pub use crate::pipeline::attach::declare_settings_write;

@@ -299,13 +299,4 @@ pub fn declare_settings_read(b: &mut Builder, k: &Kernel, r: &Resources) {
     }
 }
 
-pub fn profile_arn(r: &Resources, profile: &str) -> String {
-    format!(
-        "arn:{}:sagemaker:{}:{}:user-profile/{}/{}",
-        r.partition,
-        r.region,
-        r.account,
-        r.domain_id,
-        profile.to_lowercase()
-    )
-}
+pub use crate::pipeline::attach::profile_arn;

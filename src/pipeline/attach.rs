@@ -426,10 +426,22 @@ pub async fn attach_group(
     )))
 }
 
-/// The calls this step declares in the Plan, beside the code that makes them.
-pub fn needs(k: &Kernel, r: &Resources) -> Step {
-    let mut b = Builder::new(r);
-    let summary = match &k.user_profile {
+/// The ARN IAM evaluates for a user profile (SageMaker lowercases the name in it).
+pub fn profile_arn(r: &Resources, profile: &str) -> String {
+    format!(
+        "arn:{}:sagemaker:{}:{}:user-profile/{}/{}",
+        r.partition,
+        r.region,
+        r.account,
+        r.domain_id,
+        profile.to_lowercase()
+    )
+}
+
+/// The read and the write of the settings a kernel is attached to (the domain's defaults or
+/// one user profile); shared with the lifecycle commands that change those settings.
+pub fn declare_settings_write(b: &mut Builder, k: &Kernel, r: &Resources) {
+    match &k.user_profile {
         None => {
             b.caller(
                 "sagemaker",
@@ -443,23 +455,9 @@ pub fn needs(k: &Kernel, r: &Resources) -> Step {
                 "sagemaker:UpdateDomain",
                 &r.domain_arn,
             );
-            b.caller("sagemaker", "ListApps", "sagemaker:ListApps", "*")
-                .when("only if an InService app blocks the update, to name it");
-            format!(
-                "add {} to the domain's {}.CustomImages, keeping every other entry, and wait for InService",
-                r.image_name,
-                settings_path(k.app)
-            )
         }
-        Some(profile) => {
-            let arn = format!(
-                "arn:{}:sagemaker:{}:{}:user-profile/{}/{}",
-                r.partition,
-                r.region,
-                r.account,
-                r.domain_id,
-                profile.to_lowercase()
-            );
+        Some(p) => {
+            let arn = profile_arn(r, p);
             b.caller(
                 "sagemaker",
                 "DescribeUserProfile",
@@ -470,16 +468,29 @@ pub fn needs(k: &Kernel, r: &Resources) -> Step {
                 "sagemaker",
                 "UpdateUserProfile",
                 "sagemaker:UpdateUserProfile",
-                &arn,
+                arn,
             );
-            b.caller("sagemaker", "ListApps", "sagemaker:ListApps", "*")
-                .when("only if an InService app blocks the update, to name it");
-            format!(
-                "add {} to user profile {profile}'s UserSettings.{}.CustomImages, keeping every other entry",
-                r.image_name,
-                k.app.settings_member()
-            )
         }
+    }
+}
+
+/// The calls this step declares in the Plan, beside the code that makes them.
+pub fn needs(k: &Kernel, r: &Resources) -> Step {
+    let mut b = Builder::new(r);
+    declare_settings_write(&mut b, k, r);
+    b.caller("sagemaker", "ListApps", "sagemaker:ListApps", "*")
+        .when("only if an InService app blocks the update, to name it");
+    let summary = match &k.user_profile {
+        None => format!(
+            "add {} to the domain's {}.CustomImages, keeping every other entry, and wait for InService",
+            r.image_name,
+            settings_path(k.app)
+        ),
+        Some(profile) => format!(
+            "add {} to user profile {profile}'s UserSettings.{}.CustomImages, keeping every other entry",
+            r.image_name,
+            k.app.settings_member()
+        ),
     };
     b.done(StepId::DomainAttach, summary)
 }
