@@ -413,6 +413,17 @@ pub struct KernelArgs {
     #[arg(long, value_name = "NAME", env = "SM_KERNEL_USER_PROFILE")]
     pub user_profile: Option<String>,
 
+    /// The settings that list the image, comma-separated or repeated: user-settings (the
+    /// domain's default user settings, or --user-profile's) and space-settings (the domain's
+    /// default space settings, which shared spaces use) [default: user-settings].
+    #[arg(
+        long,
+        value_name = "PLACES",
+        value_delimiter = ',',
+        env = "SM_KERNEL_ATTACH"
+    )]
+    pub attach: Vec<String>,
+
     /// Studio domain to attach the image to (d-…).
     #[arg(long, value_name = "ID", env = "SM_KERNEL_DOMAIN_ID")]
     pub domain_id: Option<String>,

@@ -603,6 +603,17 @@ fn bad_input_exits_2_names_the_field_and_writes_nothing() {
             "secretsmanager or ssm",
         ),
         bad("unknown check", &["--checks-skip", "uid,nosuch"], "checks-skip"),
+        bad("unknown attach place", &["--attach", "user-settings,shared"], "attach"),
+        bad(
+            "code editor in space settings",
+            &["--app", "code-editor", "--attach", "space-settings"],
+            "DefaultSpaceSettings has KernelGateway and JupyterLab settings only",
+        ),
+        bad(
+            "user profile without user settings",
+            &["--user-profile", "alice", "--attach", "space-settings"],
+            "add \"user-settings\" to attach",
+        ),
         bad("timeout too short", &["--timeout-minutes", "1"], "timeout-minutes"),
         bad("missing context", &["--context", "/nonexistent/ctx"], "context"),
         bad("missing dockerfile", &["--file", "/nonexistent/Dockerfile"], "dockerfile"),
@@ -635,6 +646,7 @@ fn bad_input_exits_2_names_the_field_and_writes_nothing() {
             "build-secrets",
         ),
         bad_manifest("wrong type", "[[kernel]]\nname = \"a\"\nuid = \"1000\"\n", "uid"),
+        bad_manifest("empty attach", "[[kernel]]\nname = \"a\"\nattach = []\n", "attach: empty"),
         bad_manifest("no kernels", "[defaults]\nregion = \"us-east-1\"\n", "[[kernel]]"),
     ];
     assert!(cases.len() >= 20);
@@ -1152,6 +1164,76 @@ fn a_user_profile_plan_writes_the_update_user_profile_body() {
         serde_json::from_slice(&fs::read(out.join("b/domain-update.json")).unwrap()).unwrap();
     assert_eq!(b["operation"], "UpdateDomain");
     assert!(b["request"]["DefaultUserSettings"].is_object());
+}
+
+#[test]
+fn space_settings_plan_one_update_domain_or_a_profile_update_and_a_domain_update() {
+    let d = tempfile::tempdir().unwrap();
+    let m = two_kernel_manifest(
+        d.path(),
+        "attach = [\"space-settings\", \"user-settings\"]",
+        "user-profile = \"alice\"",
+    );
+    let out = d.path().join("out");
+    let text = sm()
+        .args(["--config", m.to_str().unwrap(), "plan", "--out"])
+        .arg(&out)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(text).unwrap();
+    assert!(
+        text.contains("user profile alice's UserSettings.JupyterLabAppSettings.CustomImages and DefaultSpaceSettings.JupyterLabAppSettings.CustomImages gets a"),
+        "{text}"
+    );
+    let read = |k: &str| -> serde_json::Value {
+        serde_json::from_slice(&fs::read(out.join(k).join("domain-update.json")).unwrap()).unwrap()
+    };
+    // a: its profile, then the domain's shared-space defaults.
+    let a = read("a");
+    assert_eq!(a["operation"], "UpdateUserProfile");
+    let ops: Vec<&str> = a["updates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["operation"].as_str().unwrap())
+        .collect();
+    assert_eq!(ops, ["UpdateUserProfile", "UpdateDomain"]);
+    let domain = &a["updates"][1]["request"];
+    assert_eq!(
+        domain["DefaultSpaceSettings"]["JupyterLabAppSettings"]["CustomImages"][0]["ImageName"],
+        "a"
+    );
+    assert!(domain.get("DefaultUserSettings").is_none(), "{domain}");
+    // b: both lists of the domain in one UpdateDomain.
+    let b = read("b");
+    assert_eq!(b["updates"].as_array().unwrap().len(), 1);
+    assert!(b["request"]["DefaultUserSettings"]["JupyterLabAppSettings"].is_object());
+    assert!(b["request"]["DefaultSpaceSettings"]["JupyterLabAppSettings"].is_object());
+    // The attach step declares the profile's write and the domain's.
+    let plan: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("plan.json")).unwrap()).unwrap();
+    let attach: Vec<&str> = plan["kernels"][0]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "domain-attach")
+        .unwrap()["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["operation"].as_str().unwrap())
+        .collect();
+    for op in [
+        "DescribeUserProfile",
+        "UpdateUserProfile",
+        "DescribeDomain",
+        "UpdateDomain",
+    ] {
+        assert!(attach.contains(&op), "{op} not declared: {attach:?}");
+    }
 }
 
 #[test]

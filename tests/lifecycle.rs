@@ -10,89 +10,13 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use serde_json::Value;
-use support::Sandbox;
-
-const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/Exec";
-
-struct World {
-    sb: Sandbox,
-    rt: tokio::runtime::Runtime,
-    cfg: aws_config::SdkConfig,
-    domain: String,
-    dir: tempfile::TempDir,
-}
+use support::studio::{Studio as World, ROLE_ARN};
 
 impl World {
     fn new() -> World {
-        let sb = Sandbox::start();
-        sb.post(
-            "/_sandbox/config",
+        World::start(
             r#"{"build_seconds": 1, "image_seconds": 0.2, "image_version_seconds": 0.3, "domain_update_seconds": 0.3, "app_seconds": 0.3}"#,
-        );
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let cfg = sb.sdk_config(&rt);
-        let iam = aws_sdk_iam::Client::new(&cfg);
-        let sm = aws_sdk_sagemaker::Client::new(&cfg);
-        let domain = rt.block_on(async {
-            iam.create_role()
-                .role_name("Exec")
-                .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["sagemaker.amazonaws.com","codebuild.amazonaws.com"]},"Action":"sts:AssumeRole"}]}"#)
-                .send()
-                .await
-                .unwrap();
-            for p in ["codebuild-permissions", "sagemaker-domain", "sm-kernel-extras"] {
-                iam.put_role_policy()
-                    .role_name("Exec")
-                    .policy_name(p)
-                    .policy_document(fs::read_to_string(format!("policies/{p}.json")).unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-            }
-            let d = sm
-                .create_domain()
-                .domain_name("studio")
-                .auth_mode(aws_sdk_sagemaker::types::AuthMode::Iam)
-                .default_user_settings(
-                    aws_sdk_sagemaker::types::UserSettings::builder()
-                        .execution_role(ROLE_ARN)
-                        .build(),
-                )
-                .subnet_ids("subnet-12345678")
-                .vpc_id("vpc-12345678")
-                .send()
-                .await
-                .unwrap();
-            d.domain_id().unwrap().to_string()
-        });
-        let w = World {
-            sb,
-            rt,
-            cfg,
-            domain,
-            dir: tempfile::tempdir().unwrap(),
-        };
-        w.wait_domain();
-        w
-    }
-
-    fn sm(&self) -> aws_sdk_sagemaker::Client {
-        aws_sdk_sagemaker::Client::new(&self.cfg)
-    }
-
-    fn wait_domain(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            let d = self
-                .rt
-                .block_on(self.sm().describe_domain().domain_id(&self.domain).send())
-                .unwrap();
-            if d.status().map(|s| s.as_str()) == Some("InService") {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("domain never InService");
+        )
     }
 
     /// A kernel.toml for `name` whose context holds one file with `version` in it.
@@ -223,26 +147,6 @@ fn bad_metadata_exits_2_before_any_call() {
 }
 
 impl World {
-    /// JupyterLab custom images of the domain defaults: (image, pinned version).
-    fn entries(&self) -> Vec<(String, Option<i32>)> {
-        let d = self
-            .rt
-            .block_on(self.sm().describe_domain().domain_id(&self.domain).send())
-            .unwrap();
-        d.default_user_settings()
-            .and_then(|s| s.jupyter_lab_app_settings())
-            .map(|a| a.custom_images().to_vec())
-            .unwrap_or_default()
-            .iter()
-            .map(|c| {
-                (
-                    c.image_name().unwrap_or_default().to_string(),
-                    c.image_version_number(),
-                )
-            })
-            .collect()
-    }
-
     fn writes_since(&self, n: usize) -> Vec<String> {
         self.sb
             .requests()
@@ -287,7 +191,7 @@ fn status_rollback_and_publish_again() {
     let done = json_out(&w.run(&m, &["rollback", "sagemaker-ds", "--to", "1", "--yes"]));
     assert_eq!(done["kernels"][0]["applied"], true);
     assert_eq!(
-        w.entries(),
+        w.list("user"),
         [
             ("sagemaker-other".to_string(), None),
             ("sagemaker-ds".to_string(), Some(1))
@@ -305,7 +209,7 @@ fn status_rollback_and_publish_again() {
     let out = json_out(&w.run(&m, &["publish"]));
     assert_eq!(out["kernels"][0]["image_version"], 2);
     assert_eq!(
-        w.entries(),
+        w.list("user"),
         [
             ("sagemaker-other".to_string(), None),
             ("sagemaker-ds".to_string(), None)
@@ -435,7 +339,7 @@ fn delete_is_dry_without_yes_refuses_running_apps_and_keeps_others() {
 
     let done = json_out(&w.run(&m, &["delete", "sagemaker-gone", "--yes"]));
     assert_eq!(done["kernels"][0]["applied"], true);
-    assert_eq!(w.entries(), [("sagemaker-other".to_string(), None)]);
+    assert_eq!(w.list("user"), [("sagemaker-other".to_string(), None)]);
     assert!(w.image_gone("sagemaker-gone"));
     let aic = w.rt.block_on(
         sm.describe_app_image_config()
@@ -843,4 +747,324 @@ fn publish_smoke_test_starts_the_published_kernel_and_fails_with_the_reason() {
         "kernel died at start"
     );
     assert!(String::from_utf8_lossy(&o.stderr).contains("kernel died at start"));
+}
+
+impl World {
+    /// JupyterLab custom images of one settings list — `"user"` (the domain's default user
+    /// settings), `"space"` (its default space settings) or a user profile's name — as
+    /// (image, pinned version).
+    fn list(&self, of: &str) -> Vec<(String, Option<i32>)> {
+        let sm = self.sm();
+        let images = self.rt.block_on(async {
+            match of {
+                "user" | "space" => {
+                    let d = sm
+                        .describe_domain()
+                        .domain_id(&self.domain)
+                        .send()
+                        .await
+                        .unwrap();
+                    if of == "user" {
+                        d.default_user_settings()
+                            .and_then(|s| s.jupyter_lab_app_settings())
+                            .map(|a| a.custom_images().to_vec())
+                    } else {
+                        d.default_space_settings()
+                            .and_then(|s| s.jupyter_lab_app_settings())
+                            .map(|a| a.custom_images().to_vec())
+                    }
+                }
+                profile => sm
+                    .describe_user_profile()
+                    .domain_id(&self.domain)
+                    .user_profile_name(profile)
+                    .send()
+                    .await
+                    .unwrap()
+                    .user_settings()
+                    .and_then(|s| s.jupyter_lab_app_settings())
+                    .map(|a| a.custom_images().to_vec()),
+            }
+        });
+        images
+            .unwrap_or_default()
+            .iter()
+            .map(|c| {
+                (
+                    c.image_name().unwrap_or_default().to_string(),
+                    c.image_version_number(),
+                )
+            })
+            .collect()
+    }
+
+    fn count_since(&self, n: usize, operation: &str) -> usize {
+        self.writes_since(n)
+            .iter()
+            .filter(|op| *op == operation)
+            .count()
+    }
+}
+
+fn entries(list: &[(&str, Option<i32>)]) -> Vec<(String, Option<i32>)> {
+    list.iter().map(|(n, v)| (n.to_string(), *v)).collect()
+}
+
+const BOTH: &str = "attach = [\"user-settings\", \"space-settings\"]\n";
+
+#[test]
+fn space_settings_join_the_domain_update_and_every_lifecycle_command_follows_them() {
+    use aws_sdk_sagemaker::types::{
+        AppInstanceType, DefaultSpaceSettings, JupyterLabAppSettings, ResourceSpec,
+    };
+    let w = World::new();
+    // The shared-space defaults already hold settings of their own, which must survive.
+    w.rt.block_on(
+        w.sm()
+            .update_domain()
+            .domain_id(&w.domain)
+            .default_space_settings(
+                DefaultSpaceSettings::builder()
+                    .execution_role(ROLE_ARN)
+                    .jupyter_lab_app_settings(
+                        JupyterLabAppSettings::builder()
+                            .default_resource_spec(
+                                ResourceSpec::builder()
+                                    .instance_type(AppInstanceType::MlT3Large)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send(),
+    )
+    .unwrap();
+    w.wait_domain();
+    let team = w.manifest("sagemaker-team", "1", BOTH);
+    json_out(&w.run(&team, &["publish"]));
+
+    let m = w.manifest("sagemaker-sp", "1", BOTH);
+    let n = w.sb.requests().len();
+    let out = json_out(&w.run(&m, &["publish"]));
+    assert_eq!(
+        w.count_since(n, "UpdateDomain"),
+        1,
+        "one update for both lists"
+    );
+    let updates = out["domain_updates"].as_array().unwrap();
+    assert_eq!(updates.len(), 1, "{out}");
+    assert_eq!(
+        updates[0]["settings"],
+        serde_json::json!(["DefaultSpaceSettings", "DefaultUserSettings"])
+    );
+    assert_eq!(
+        out["kernels"][0]["attached_to"],
+        serde_json::json!([
+            format!("domain {} default user settings", w.domain),
+            format!("domain {} default space settings", w.domain)
+        ])
+    );
+    let both = entries(&[("sagemaker-team", None), ("sagemaker-sp", None)]);
+    assert_eq!(w.list("user"), both);
+    assert_eq!(w.list("space"), both);
+    let d =
+        w.rt.block_on(w.sm().describe_domain().domain_id(&w.domain).send())
+            .unwrap();
+    let space = d.default_space_settings().unwrap();
+    assert_eq!(space.execution_role(), Some(ROLE_ARN));
+    assert_eq!(
+        space
+            .jupyter_lab_app_settings()
+            .and_then(|a| a.default_resource_spec())
+            .and_then(|r| r.instance_type()),
+        Some(&AppInstanceType::MlT3Large),
+        "the space defaults lost their own settings"
+    );
+
+    let m = w.manifest("sagemaker-sp", "2", BOTH);
+    json_out(&w.run(&m, &["publish"]));
+    let s = json_out(&w.run(&m, &["status", "--exit-code"]));
+    let places = s["kernels"][0]["places"].as_array().unwrap();
+    assert_eq!(places.len(), 2, "{s}");
+    assert!(places
+        .iter()
+        .all(|p| p["attached"] == true && p["attached_version"] == 2));
+
+    // Rollback pins the entry in both lists with one update.
+    let n = w.sb.requests().len();
+    json_out(&w.run(&m, &["rollback", "sagemaker-sp", "--to", "1", "--yes"]));
+    assert_eq!(w.count_since(n, "UpdateDomain"), 1);
+    let pinned = entries(&[("sagemaker-team", None), ("sagemaker-sp", Some(1))]);
+    assert_eq!(w.list("user"), pinned);
+    assert_eq!(w.list("space"), pinned);
+    let o = w.run(&m, &["status", "--exit-code"]);
+    assert_eq!(o.status.code(), Some(4));
+
+    // A colleague pins version 1 in a profile of their own, which sm-kernel was never told of.
+    w.create_profile("bob");
+    w.rt.block_on(
+        w.sm()
+            .update_user_profile()
+            .domain_id(&w.domain)
+            .user_profile_name("bob")
+            .user_settings(
+                aws_sdk_sagemaker::types::UserSettings::builder()
+                    .jupyter_lab_app_settings(
+                        JupyterLabAppSettings::builder()
+                            .custom_images(
+                                aws_sdk_sagemaker::types::CustomImage::builder()
+                                    .image_name("sagemaker-sp")
+                                    .app_image_config_name("sagemaker-sp")
+                                    .image_version_number(1)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send(),
+    )
+    .unwrap();
+
+    // Publishing the unchanged context un-pins both lists; bob's pin is his.
+    json_out(&w.run(&m, &["publish"]));
+    assert_eq!(w.list("user"), both);
+    assert_eq!(w.list("space"), both);
+    assert_eq!(w.list("bob"), entries(&[("sagemaker-sp", Some(1))]));
+    json_out(&w.run(&m, &["status", "--exit-code"]));
+
+    // Prune keeps what any list of the domain starts.
+    let p = json_out(&w.run(&m, &["prune", "sagemaker-sp", "--keep", "1"]));
+    assert_eq!(
+        p["kernels"][0]["deleted_versions"],
+        serde_json::json!([]),
+        "{p}"
+    );
+    assert_eq!(p["kernels"][0]["kept"][1]["why"], "attached");
+
+    // Delete removes the entry from every list that names it, the team's entries kept.
+    let dry = json_out(&w.run(&m, &["delete", "sagemaker-sp"]));
+    assert_eq!(
+        dry["kernels"][0]["entries"],
+        serde_json::json!([
+            format!("domain {} default user settings", w.domain),
+            format!("domain {} default space settings", w.domain),
+            "user profile bob"
+        ])
+    );
+    json_out(&w.run(&m, &["delete", "sagemaker-sp", "--yes"]));
+    let team_only = entries(&[("sagemaker-team", None)]);
+    assert_eq!(w.list("user"), team_only);
+    assert_eq!(w.list("space"), team_only);
+    assert!(w.list("bob").is_empty());
+    assert!(w.image_gone("sagemaker-sp"));
+    json_out(&w.run(&team, &["status", "--exit-code"]));
+}
+
+#[test]
+fn a_user_profile_with_space_settings_updates_the_profile_and_the_domain() {
+    let w = World::new();
+    w.create_profile("alice");
+    let m = w.manifest(
+        "sagemaker-ap",
+        "1",
+        &format!("user-profile = \"alice\"\n{BOTH}"),
+    );
+    let n = w.sb.requests().len();
+    let out = json_out(&w.run(&m, &["publish"]));
+    assert_eq!(w.count_since(n, "UpdateDomain"), 1);
+    assert_eq!(w.count_since(n, "UpdateUserProfile"), 1);
+    let updates = out["domain_updates"].as_array().unwrap();
+    assert_eq!(updates.len(), 2, "{out}");
+    assert_eq!(out["kernels"][0]["status"], "published");
+    assert_eq!(out["kernels"][0]["user_profile"], "alice");
+    let mine = entries(&[("sagemaker-ap", None)]);
+    assert_eq!(w.list("alice"), mine);
+    assert_eq!(w.list("space"), mine);
+    assert!(
+        w.list("user").is_empty(),
+        "the domain's user defaults were not asked for"
+    );
+    let s = json_out(&w.run(&m, &["status", "--exit-code"]));
+    assert_eq!(s["kernels"][0]["settings"], "user profile alice");
+    // Nothing to do the second time.
+    let n = w.sb.requests().len();
+    let again = json_out(&w.run(&m, &["publish"]));
+    assert_eq!(
+        w.count_since(n, "UpdateDomain") + w.count_since(n, "UpdateUserProfile"),
+        0
+    );
+    assert!(again["domain_updates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|u| u["sent"] == false));
+}
+
+#[test]
+fn lifecycle_commands_act_in_each_kernels_own_region() {
+    let w = World::new();
+    let eu = w.domain_in("eu-west-1");
+    let us = w.manifest("sagemaker-us", "1", "");
+    let eu_ctx = w.manifest("sagemaker-eu", "1", "");
+    let m = w.dir.path().join("two-regions.toml");
+    fs::write(
+        &m,
+        format!(
+            "[defaults]\nrole = \"{ROLE_ARN}\"\napp = \"jupyterlab\"\n\n\
+             [[kernel]]\nname = \"sagemaker-us\"\nregion = \"us-east-1\"\ndomain-id = \"{}\"\ncontext = \"{}\"\n\n\
+             [[kernel]]\nname = \"sagemaker-eu\"\nregion = \"eu-west-1\"\ndomain-id = \"{eu}\"\ncontext = \"{}\"\n",
+            w.domain,
+            us.parent().unwrap().display(),
+            eu_ctx.parent().unwrap().display()
+        ),
+    )
+    .unwrap();
+    json_out(&w.run(&m, &["publish"]));
+    let s = json_out(&w.run(&m, &["status", "--exit-code"]));
+    let verdicts: Vec<&str> = s["kernels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(verdicts, ["up-to-date", "up-to-date"], "{s}");
+    let n = w.sb.requests().len();
+    let d = json_out(&w.run(&m, &["delete", "sagemaker-eu", "--yes"]));
+    assert_eq!(d["kernels"][0]["applied"], true);
+    let regions: Vec<String> =
+        w.sb.requests()
+            .into_iter()
+            .skip(n)
+            .filter(|r| r["service"] == "sagemaker")
+            .map(|r| r["region"].as_str().unwrap_or_default().to_string())
+            .collect();
+    assert!(
+        !regions.is_empty() && regions.iter().all(|r| r == "eu-west-1"),
+        "{regions:?}"
+    );
+    let s = json_out(&w.run(&m, &["status"]));
+    assert_eq!(s["kernels"][0]["verdict"], "up-to-date");
+    assert_eq!(s["kernels"][1]["verdict"], "missing");
+}
+
+#[test]
+fn publish_right_after_delete_waits_for_the_old_image_and_makes_it_anew() {
+    let w = World::new();
+    let m = w.manifest("sagemaker-again", "1", "");
+    json_out(&w.run(&m, &["publish"]));
+    // Deleting takes a while, as it does in AWS.
+    w.sb.post("/_sandbox/config", r#"{"image_seconds": 3}"#);
+    json_out(&w.run(&m, &["delete", "sagemaker-again", "--yes"]));
+    let o = w.run(&m, &["publish"]);
+    let out = json_out(&o);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("finish deleting"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(out["kernels"][0]["status"], "published");
+    assert_eq!(out["kernels"][0]["image_version"], 1, "{out}");
+    json_out(&w.run(&m, &["status", "--exit-code"]));
 }

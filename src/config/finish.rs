@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::manifest::{ContainerSetting, KernelSpecSetting, Settings, VpcSetting};
 use super::{
-    App, Container, Kernel, KernelSpec, Vpc, DEFAULT_CODEBUILD_IMAGE, DEFAULT_COMPUTE_TYPE,
+    App, Attach, Container, Kernel, KernelSpec, Vpc, DEFAULT_CODEBUILD_IMAGE, DEFAULT_COMPUTE_TYPE,
     DEFAULT_GID, DEFAULT_KERNEL_SPEC, DEFAULT_MOUNT_PATH, DEFAULT_TIMEOUT_MINUTES, DEFAULT_UID,
 };
 use crate::error::Error;
@@ -34,6 +34,7 @@ pub(super) fn finish(s: Settings) -> Result<Kernel, Error> {
 
     let app = app(&field, s.app.as_deref())?;
     let target = target(&field, &s)?;
+    let attach = attach(&field, app, &s)?;
     let (context_dir, dockerfile) = files(&field, &s)?;
     let studio = studio(&field, app, &s)?;
     let aws = aws_names(&field, &name, &target, &s)?;
@@ -69,6 +70,7 @@ pub(super) fn finish(s: Settings) -> Result<Kernel, Error> {
         container: studio.container,
         domain_id: target.domain_id,
         user_profile: s.user_profile,
+        attach,
         role_arn: target.role_arn,
         partition: target.role.partition,
         account: target.role.account,
@@ -168,6 +170,51 @@ fn target(field: &Field, s: &Settings) -> Result<Target, Error> {
         region,
         domain_id,
     })
+}
+
+/// `attach`: the settings that list the kernel. Shared spaces read the domain's default
+/// space settings, which the SageMaker API defines for KernelGateway and JupyterLab images
+/// only; a user profile only takes effect through `user-settings`.
+fn attach(field: &Field, app: App, s: &Settings) -> Result<Vec<Attach>, Error> {
+    let Some(names) = &s.attach else {
+        return Ok(vec![Attach::UserSettings]);
+    };
+    let mut out = Vec::new();
+    for n in names {
+        let a = Attach::parse(n.trim()).ok_or_else(|| {
+            Error::input(format!(
+                "{}: {n:?} is not a place to attach an image; use {} (e.g. attach = [\"user-settings\", \"space-settings\"])",
+                field.of("attach"),
+                Attach::NAMES
+            ))
+        })?;
+        if !out.contains(&a) {
+            out.push(a);
+        }
+    }
+    out.sort();
+    if out.is_empty() {
+        return Err(Error::input(format!(
+            "{}: empty; list where Studio should show the image: {} (default [\"user-settings\"])",
+            field.of("attach"),
+            Attach::NAMES
+        )));
+    }
+    if app == App::CodeEditor && out.contains(&Attach::SpaceSettings) {
+        return Err(Error::input(format!(
+            "{}: space-settings cannot list a code-editor image: the domain's DefaultSpaceSettings has KernelGateway and JupyterLab settings only; attach it with user-settings (private spaces), or remove space-settings",
+            field.of("attach")
+        )));
+    }
+    if let Some(p) = &s.user_profile {
+        if !out.contains(&Attach::UserSettings) {
+            return Err(Error::input(format!(
+                "{}: user-profile = {p:?} is set but attach has no user-settings, so the profile would not get the image; add \"user-settings\" to attach, or remove user-profile",
+                field.of("attach")
+            )));
+        }
+    }
+    Ok(out)
 }
 
 /// The context folder and the Dockerfile, which is relative to the context (an absolute

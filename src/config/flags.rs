@@ -103,6 +103,7 @@ pub(super) fn settings_from_flags(f: &KernelArgs) -> Result<Settings, Error> {
         container,
         domain_id: f.domain_id.clone(),
         user_profile: f.user_profile.clone(),
+        attach: (!f.attach.is_empty()).then(|| f.attach.clone()),
         role: f.role.clone(),
         bucket: f.bucket.clone(),
         repository: f.repository.clone(),

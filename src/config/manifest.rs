@@ -36,6 +36,8 @@ pub struct Settings {
     pub container: Option<ContainerSetting>,
     pub domain_id: Option<String>,
     pub user_profile: Option<String>,
+    /// `["user-settings"]` by default; `"space-settings"` adds the domain's shared-space defaults.
+    pub attach: Option<Vec<String>>,
     pub role: Option<String>,
     pub bucket: Option<String>,
     pub repository: Option<String>,
@@ -130,6 +132,7 @@ impl Settings {
             container,
             domain_id,
             user_profile,
+            attach,
             role,
             bucket,
             repository,
@@ -171,6 +174,7 @@ impl Settings {
         take(&mut self.mount_path, mount_path);
         take(&mut self.domain_id, domain_id);
         take(&mut self.user_profile, user_profile);
+        take(&mut self.attach, attach);
         take(&mut self.role, role);
         take(&mut self.bucket, bucket);
         take(&mut self.repository, repository);
@@ -324,6 +328,7 @@ gid = 0
 mount-path = "/m"
 domain-id = "d-1"
 user-profile = "u"
+attach = ["user-settings", "space-settings"]
 role = "r"
 bucket = "b"
 repository = "re"

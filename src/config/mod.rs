@@ -80,6 +80,35 @@ impl App {
     }
 }
 
+/// Which Studio settings list the kernel, so Studio shows it: `user-settings` (the domain's
+/// default user settings, or the `user-profile`'s own), `space-settings` (the domain's
+/// default space settings, which shared spaces read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Attach {
+    UserSettings,
+    SpaceSettings,
+}
+
+impl Attach {
+    pub const NAMES: &'static str = "user-settings, space-settings";
+
+    pub fn parse(s: &str) -> Option<Attach> {
+        match s {
+            "user-settings" => Some(Attach::UserSettings),
+            "space-settings" => Some(Attach::SpaceSettings),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Attach::UserSettings => "user-settings",
+            Attach::SpaceSettings => "space-settings",
+        }
+    }
+}
+
 impl From<AppArg> for App {
     fn from(a: AppArg) -> Self {
         match a {
@@ -127,6 +156,8 @@ pub struct Kernel {
     pub domain_id: String,
     /// Attach to this user profile instead of the domain's default user settings.
     pub user_profile: Option<String>,
+    /// The settings that list the kernel (sorted, at least one).
+    pub attach: Vec<Attach>,
     pub role_arn: String,
     pub partition: String,
     pub account: String,

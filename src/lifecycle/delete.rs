@@ -1,6 +1,9 @@
-//! `sm-kernel delete KERNEL`: the kernel's settings entry (others kept), its app image config
-//! and its image with every version; the ECR repository only with `--delete-repository`.
-//! Dry without `--yes`; refuses while apps run the image unless `--force`.
+//! `sm-kernel delete KERNEL`: the kernel's entries in every settings list of its domain (the
+//! domain's user and space defaults and each user profile's; other entries kept), its app
+//! image config and its image with every version; the ECR repository only with
+//! `--delete-repository`. Dry without `--yes`; refuses while apps run the image unless
+//! `--force`. Every list is cleaned, not only the configured ones, because an entry naming a
+//! deleted image would make the next update of that list fail for everyone.
 
 use serde::Serialize;
 
@@ -15,8 +18,10 @@ use crate::plan::{Resources, StepId};
 #[derive(Debug, Clone, Serialize)]
 pub struct Deletion {
     pub name: String,
-    /// `settings: entry` when the kernel is attached there.
+    /// The settings lists that name the image (their entry is removed), comma-separated.
     pub entry: Option<String>,
+    /// The same lists, one label each.
+    pub entries: Vec<String>,
     pub app_image_config: Option<String>,
     pub image: Option<String>,
     pub versions: Vec<i32>,
@@ -136,15 +141,18 @@ pub async fn run(
     } else {
         Vec::new()
     };
-    let settings = live::user_settings(clients, k).await?;
-    let images = live::custom_images(settings.as_ref(), k.app);
-    let attached = live::entry(&images, k).is_some();
+    let listing: Vec<(live::Place, live::Current)> = live::every_place(clients, k)
+        .await?
+        .into_iter()
+        .filter(|(p, c)| live::entry(&c.custom_images(p.section, k.app), k).is_some())
+        .collect();
     let aic = app_image_config_exists(clients, k).await?;
     let repo = opts.delete_repository && repository_exists(clients, r).await?;
     let running = running_apps(clients, k, r).await?;
     let mut out = Deletion {
         name: k.name.clone(),
-        entry: attached.then(|| live::settings_label(k)),
+        entry: (!listing.is_empty()).then(|| live::labels(listing.iter().map(|(p, _)| p))),
+        entries: listing.iter().map(|(p, _)| p.label()).collect(),
         app_image_config: aic.then(|| k.app_image_config.clone()),
         image: image.as_ref().map(|_| k.name.clone()),
         versions,
@@ -162,15 +170,22 @@ pub async fn run(
     if !opts.yes {
         return Ok(out);
     }
-    if attached {
-        let kept: Vec<_> = images
-            .iter()
-            .filter(|c| c.image_name() != Some(k.name.as_str()))
-            .cloned()
-            .collect();
-        let update = live::with_images(settings.as_ref(), k.app, kept);
-        live::write_settings(clients, k, update, cancel).await?;
-    }
+    live::rewrite(
+        clients,
+        k,
+        &listing,
+        |images| {
+            Some(
+                images
+                    .iter()
+                    .filter(|c| c.image_name() != Some(k.name.as_str()))
+                    .cloned()
+                    .collect(),
+            )
+        },
+        cancel,
+    )
+    .await?;
     if aic {
         clients
             .sagemaker
@@ -210,7 +225,7 @@ pub fn text(d: &[Deletion]) -> String {
     for d in d {
         let verb = if d.applied { "deleted" } else { "would delete" };
         let _ = writeln!(s, "{}: {verb}", d.name);
-        if let Some(e) = &d.entry {
+        for e in &d.entries {
             let _ = writeln!(s, "  entry in          {e} (other entries kept)");
         }
         if let Some(a) = &d.app_image_config {
@@ -249,7 +264,7 @@ pub fn text(d: &[Deletion]) -> String {
     s
 }
 
-pub fn needs(k: &Kernel, r: &Resources) -> Step {
+pub fn needs(_k: &Kernel, r: &Resources) -> Step {
     let mut b = Builder::new(r);
     b.caller(
         "sagemaker",
@@ -276,7 +291,11 @@ pub fn needs(k: &Kernel, r: &Resources) -> Step {
         "sagemaker:DescribeAppImageConfig",
         &r.app_image_config_arn,
     );
-    live::declare_settings_write(&mut b, k, r);
+    live::declare_every_place(
+        &mut b,
+        r,
+        Some("with --yes, where an entry names the image"),
+    );
     b.caller(
         "sagemaker",
         "DeleteAppImageConfig",
@@ -308,9 +327,8 @@ pub fn needs(k: &Kernel, r: &Resources) -> Step {
     b.done(
         StepId::Delete,
         format!(
-            "remove {}'s entry from {}, delete its app image config, versions and image",
-            r.image_name,
-            live::settings_label(k)
+            "remove {}'s entry from every settings list of domain {} (user and space defaults, user profiles), delete its app image config, versions and image",
+            r.image_name, r.domain_id
         ),
     )
 }

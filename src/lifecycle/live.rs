@@ -1,12 +1,15 @@
 //! What is live for a kernel: its image's versions and the custom-image entries of the
-//! settings it is attached to (domain defaults or one user profile). Read-only helpers the
-//! lifecycle commands share.
+//! settings that list it (see `pipeline::settings`). The helpers the lifecycle commands share.
 
-use aws_sdk_sagemaker::types::{CustomImage, ImageVersionStatus, UserSettings};
+use aws_sdk_sagemaker::types::{CustomImage, ImageVersionStatus};
 
 use crate::aws::Clients;
 use crate::config::{App, Kernel};
 use crate::error::Error;
+use crate::pipeline::settings::{self, Update};
+pub use crate::pipeline::settings::{AttachKey, Current, Place, Section};
+use crate::plan::steps::Builder;
+use crate::plan::Resources;
 
 /// One version of the image, as DescribeImageVersion reports it.
 #[derive(Debug, Clone)]
@@ -114,43 +117,86 @@ pub async fn aliases_of(
     Ok(out.sage_maker_image_version_aliases().to_vec())
 }
 
-/// Where the kernel is attached: the domain's default user settings or one user profile.
-pub fn settings_label(k: &Kernel) -> String {
-    match &k.user_profile {
-        Some(p) => format!("user profile {p}"),
-        None => format!("domain {} default user settings", k.domain_id),
-    }
-}
-
-/// The settings the kernel attaches to, as they are now.
-pub async fn user_settings(clients: &Clients, k: &Kernel) -> Result<Option<UserSettings>, Error> {
-    match &k.user_profile {
-        None => {
-            let d = clients
-                .sagemaker
-                .describe_domain()
-                .domain_id(&k.domain_id)
-                .send()
-                .await
-                .map_err(|e| Error::aws("sagemaker:DescribeDomain", &e))?;
-            Ok(d.default_user_settings().cloned())
-        }
-        Some(p) => {
-            let u = clients
-                .sagemaker
-                .describe_user_profile()
-                .domain_id(&k.domain_id)
-                .user_profile_name(p)
-                .send()
-                .await
-                .map_err(|e| Error::aws("sagemaker:DescribeUserProfile", &e))?;
-            Ok(u.user_settings().cloned())
+/// The settings of each resource the kernel's `attach` places are in, read once each, with
+/// the places in it.
+pub async fn configured(clients: &Clients, k: &Kernel) -> Result<Vec<(Place, Current)>, Error> {
+    let mut out = Vec::new();
+    for key in settings::keys_of(k) {
+        let current = settings::describe(clients, &key).await?;
+        for place in Place::of(k).into_iter().filter(|p| p.key == key) {
+            out.push((place, current.clone()));
         }
     }
+    Ok(out)
 }
 
-/// The app's custom images in these settings (the same reading attach does).
-pub use crate::pipeline::attach::custom_images;
+/// Every settings list of the kernel's domain that can name its image, with what it holds
+/// now: the domain's default user settings and default space settings, and each user
+/// profile's settings. What delete and prune read, so that they never leave an entry naming a
+/// deleted image, or delete a version someone else's entry pins.
+pub async fn every_place(clients: &Clients, k: &Kernel) -> Result<Vec<(Place, Current)>, Error> {
+    let domain = AttachKey {
+        region: k.region.clone(),
+        domain_id: k.domain_id.clone(),
+        user_profile: None,
+    };
+    let current = settings::describe(clients, &domain).await?;
+    let mut out = vec![(
+        Place {
+            key: domain.clone(),
+            section: Section::User,
+        },
+        current.clone(),
+    )];
+    if k.app != App::CodeEditor {
+        out.push((
+            Place {
+                key: domain.clone(),
+                section: Section::Space,
+            },
+            current,
+        ));
+    }
+    let mut pages = clients
+        .sagemaker
+        .list_user_profiles()
+        .domain_id_equals(&k.domain_id)
+        .into_paginator()
+        .send();
+    let mut profiles = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| Error::aws("sagemaker:ListUserProfiles", &e))?;
+        profiles.extend(
+            page.user_profiles()
+                .iter()
+                .filter_map(|p| p.user_profile_name().map(str::to_string)),
+        );
+    }
+    for name in profiles {
+        let key = AttachKey {
+            user_profile: Some(name),
+            ..domain.clone()
+        };
+        let current = settings::describe(clients, &key).await?;
+        out.push((
+            Place {
+                key,
+                section: Section::User,
+            },
+            current,
+        ));
+    }
+    Ok(out)
+}
+
+/// The labels of places, joined for one line.
+pub fn labels<'a>(places: impl IntoIterator<Item = &'a Place>) -> String {
+    places
+        .into_iter()
+        .map(Place::label)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// This kernel's entry among `images`.
 pub fn entry<'a>(images: &'a [CustomImage], k: &Kernel) -> Option<&'a CustomImage> {
@@ -166,120 +212,77 @@ pub fn attached_version(entry: &CustomImage, versions: &[LiveVersion]) -> Option
         .or_else(|| versions.iter().find(|v| v.created()).map(|v| v.number))
 }
 
-/// The update of only this app's settings: `images` replaces its CustomImages, every other
-/// member of the app's settings is kept.
-pub fn with_images(
-    settings: Option<&UserSettings>,
-    app: App,
-    images: Vec<CustomImage>,
-) -> UserSettings {
-    use aws_sdk_sagemaker::types::{
-        CodeEditorAppSettings, JupyterLabAppSettings, KernelGatewayAppSettings,
-    };
-    let b = UserSettings::builder();
-    match app {
-        App::KernelGateway => {
-            let mut a = settings
-                .and_then(|s| s.kernel_gateway_app_settings().cloned())
-                .unwrap_or_else(|| KernelGatewayAppSettings::builder().build());
-            a.custom_images = Some(images);
-            b.kernel_gateway_app_settings(a).build()
-        }
-        App::Jupyterlab => {
-            let mut a = settings
-                .and_then(|s| s.jupyter_lab_app_settings().cloned())
-                .unwrap_or_else(|| JupyterLabAppSettings::builder().build());
-            a.custom_images = Some(images);
-            b.jupyter_lab_app_settings(a).build()
-        }
-        App::CodeEditor => {
-            let mut a = settings
-                .and_then(|s| s.code_editor_app_settings().cloned())
-                .unwrap_or_else(|| CodeEditorAppSettings::builder().build());
-            a.custom_images = Some(images);
-            b.code_editor_app_settings(a).build()
-        }
-    }
-}
-
-/// Sends the update to the domain (or profile) and waits until it is InService again.
-pub async fn write_settings(
+/// Writes each resource once: `change` gives the new list of the kernel's app for a place
+/// (None leaves it alone), every other entry and setting kept.
+pub async fn rewrite(
     clients: &Clients,
     k: &Kernel,
-    update: UserSettings,
+    places: &[(Place, Current)],
+    change: impl Fn(&[CustomImage]) -> Option<Vec<CustomImage>>,
     cancel: &crate::pipeline::Cancel,
-) -> Result<(), Error> {
-    match &k.user_profile {
-        None => {
-            clients
-                .sagemaker
-                .update_domain()
-                .domain_id(&k.domain_id)
-                .default_user_settings(update)
-                .send()
-                .await
-                .map_err(|e| Error::aws("sagemaker:UpdateDomain", &e))?;
-        }
-        Some(p) => {
-            clients
-                .sagemaker
-                .update_user_profile()
-                .domain_id(&k.domain_id)
-                .user_profile_name(p)
-                .user_settings(update)
-                .send()
-                .await
-                .map_err(|e| Error::aws("sagemaker:UpdateUserProfile", &e))?;
+) -> Result<Vec<Place>, Error> {
+    let mut keys: Vec<&AttachKey> = Vec::new();
+    for (p, _) in places {
+        if !keys.contains(&&p.key) {
+            keys.push(&p.key);
         }
     }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
-    loop {
-        let status = match &k.user_profile {
-            None => clients
-                .sagemaker
-                .describe_domain()
-                .domain_id(&k.domain_id)
-                .send()
-                .await
-                .map_err(|e| Error::aws("sagemaker:DescribeDomain", &e))?
-                .status()
-                .map(|s| s.as_str().to_string()),
-            Some(p) => clients
-                .sagemaker
-                .describe_user_profile()
-                .domain_id(&k.domain_id)
-                .user_profile_name(p)
-                .send()
-                .await
-                .map_err(|e| Error::aws("sagemaker:DescribeUserProfile", &e))?
-                .status()
-                .map(|s| s.as_str().to_string()),
-        };
-        match status.as_deref() {
-            Some("InService") => return Ok(()),
-            Some("Pending") | Some("Updating") | None => {}
-            Some(other) => {
-                return Err(Error::failed(format!(
-                    "{} is {other} after the update",
-                    settings_label(k)
-                )))
+    let mut changed = Vec::new();
+    for key in keys {
+        let mut update = Update::default();
+        let mut any = false;
+        for (place, current) in places.iter().filter(|(p, _)| &p.key == key) {
+            if let Some(list) = change(&current.custom_images(place.section, k.app)) {
+                update.set(current, place.section, k.app, list);
+                changed.push(place.clone());
+                any = true;
             }
         }
-        if std::time::Instant::now() > deadline {
-            return Err(Error::failed(format!(
-                "{} did not return to InService within 10 minutes",
-                settings_label(k)
-            )));
-        }
-        if cancel.sleep(std::time::Duration::from_millis(300)).await {
-            return Err(Error::Interrupted(format!(
-                "interrupted while {} was updating; the update was sent",
-                settings_label(k)
-            )));
+        if any {
+            settings::write(clients, key, update, cancel).await?;
         }
     }
+    Ok(changed)
 }
 
-/// Declares the settings write (and its read-back) of the kernel's attachment: the same
-/// calls the attach step declares.
-pub use crate::pipeline::attach::declare_settings_write;
+/// Declares what [`every_place`] reads and, with `write`, what [`rewrite`] may send there.
+pub fn declare_every_place(b: &mut Builder, r: &Resources, write: Option<&'static str>) {
+    let profiles = format!(
+        "arn:{}:sagemaker:{}:{}:user-profile/{}/*",
+        r.partition, r.region, r.account, r.domain_id
+    );
+    b.caller(
+        "sagemaker",
+        "DescribeDomain",
+        "sagemaker:DescribeDomain",
+        &r.domain_arn,
+    );
+    b.caller(
+        "sagemaker",
+        "ListUserProfiles",
+        "sagemaker:ListUserProfiles",
+        "*",
+    );
+    b.caller(
+        "sagemaker",
+        "DescribeUserProfile",
+        "sagemaker:DescribeUserProfile",
+        &profiles,
+    );
+    if let Some(when) = write {
+        b.caller(
+            "sagemaker",
+            "UpdateDomain",
+            "sagemaker:UpdateDomain",
+            &r.domain_arn,
+        )
+        .when(when);
+        b.caller(
+            "sagemaker",
+            "UpdateUserProfile",
+            "sagemaker:UpdateUserProfile",
+            profiles,
+        )
+        .when(when);
+    }
+}

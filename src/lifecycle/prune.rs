@@ -1,6 +1,7 @@
 //! `sm-kernel prune KERNEL --keep N`: image versions older than the newest N go, with their
-//! ECR tags, except a version that is attached (pinned, or the newest one an unpinned entry
-//! starts) or holds an alias. Dry without `--yes`.
+//! ECR tags, except a version that is attached anywhere in the domain (pinned, or the newest
+//! one an unpinned entry starts, in the user or space defaults or any user profile) or holds an
+//! alias. Dry without `--yes`.
 
 use aws_sdk_ecr::types::ImageIdentifier;
 use serde::Serialize;
@@ -134,16 +135,18 @@ pub async fn run(
             live::aliases_of(clients, &k.name, v.number).await?,
         ));
     }
-    let settings = live::user_settings(clients, k).await?;
+    // Attached anywhere: any list of the domain, for any app, pinned or newest.
     let mut attached = Vec::new();
-    for app in [
-        crate::config::App::KernelGateway,
-        crate::config::App::Jupyterlab,
-        crate::config::App::CodeEditor,
-    ] {
-        let images = live::custom_images(settings.as_ref(), app);
-        if let Some(e) = live::entry(&images, k) {
-            attached.extend(live::attached_version(e, &versions));
+    for (place, current) in live::every_place(clients, k).await? {
+        for app in [
+            crate::config::App::KernelGateway,
+            crate::config::App::Jupyterlab,
+            crate::config::App::CodeEditor,
+        ] {
+            let images = current.custom_images(place.section, app);
+            if let Some(e) = live::entry(&images, k) {
+                attached.extend(live::attached_version(e, &versions));
+            }
         }
     }
     let (kept, gone) = decide(&with_aliases, &attached, keep);
@@ -281,7 +284,7 @@ pub fn needs(k: &Kernel, r: &Resources) -> Step {
         "sagemaker:ListAliases",
         &r.image_arn,
     );
-    super::status::declare_settings_read(&mut b, k, r);
+    live::declare_every_place(&mut b, r, None);
     b.caller(
         "sagemaker",
         "DeleteImageVersion",

@@ -9,6 +9,7 @@ use super::{aliases, live};
 use crate::aws::Clients;
 use crate::config::Kernel;
 use crate::error::Error;
+use crate::pipeline::settings::{self, Place};
 use crate::pipeline::Cancel;
 use crate::plan::steps::{Builder, Step};
 use crate::plan::{Resources, StepId};
@@ -17,6 +18,7 @@ use crate::plan::{Resources, StepId};
 pub struct Rollback {
     pub name: String,
     pub version: i32,
+    /// The places whose entry is pinned, comma-separated.
     pub settings: String,
     /// The version the entry ran before (pinned or newest).
     pub from_version: Option<i32>,
@@ -101,13 +103,15 @@ pub async fn run(
     }
     let versions = live::versions(clients, &k.name).await?;
     let version = resolve_target(clients, k, to, &versions).await?;
-    let settings = live::user_settings(clients, k).await?;
-    let images = live::custom_images(settings.as_ref(), k.app);
-    let from_version = live::entry(&images, k).and_then(|e| live::attached_version(e, &versions));
+    let places = live::configured(clients, k).await?;
+    let from_version = places.first().and_then(|(place, current)| {
+        live::entry(&current.custom_images(place.section, k.app), k)
+            .and_then(|e| live::attached_version(e, &versions))
+    });
     let mut out = Rollback {
         name: k.name.clone(),
         version,
-        settings: live::settings_label(k),
+        settings: live::labels(places.iter().map(|(p, _)| p)),
         from_version,
         aliases: k.release.aliases.clone(),
         moved: Vec::new(),
@@ -117,8 +121,14 @@ pub async fn run(
         return Ok(out);
     }
     out.moved = aliases::move_to(clients, &k.name, &k.release.aliases, version).await?;
-    let update = live::with_images(settings.as_ref(), k.app, pinned(&images, k, version));
-    live::write_settings(clients, k, update, cancel).await?;
+    live::rewrite(
+        clients,
+        k,
+        &places,
+        |images| Some(pinned(images, k, version)),
+        cancel,
+    )
+    .await?;
     out.applied = true;
     Ok(out)
 }
@@ -172,13 +182,13 @@ pub fn needs(k: &Kernel, r: &Resources) -> Step {
         &r.image_arn,
     );
     aliases::declare(&mut b, r);
-    live::declare_settings_write(&mut b, k, r);
+    settings::declare_write(&mut b, k, r);
     b.done(
         StepId::Rollback,
         format!(
             "move the aliases to the chosen version and pin {}'s entry in {} to it",
             r.image_name,
-            live::settings_label(k)
+            live::labels(&Place::of(k))
         ),
     )
 }

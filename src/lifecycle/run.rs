@@ -1,7 +1,8 @@
 //! Dispatch of the lifecycle commands: plan first (bad input exits 2 with no AWS call), then
-//! one runtime, one set of clients, and the command's own module.
+//! one runtime, the clients of each kernel's region, and the command's own module.
 
-use super::{cmd, delete, prune, rollback, smoke, status};
+use super::cmd::{self, RegionClients};
+use super::{delete, prune, rollback, smoke, status};
 use crate::aws;
 use crate::cli::{Cli, Command, OutputFormat};
 use crate::error::Error;
@@ -11,14 +12,13 @@ use crate::ui::Ui;
 pub fn run(cli: &Cli, ui: &Ui) -> Result<(), Error> {
     match &cli.command {
         Command::Status(a) => {
-            let p = cmd::planned(cli, &a.kernels, &a.kernel)?;
-            let t = cmd::target(cli, &p);
+            let p = cmd::planned(cli, "status", &a.kernels, &a.kernel)?;
             let rt = aws::runtime()?;
             let report = rt.block_on(async {
-                let clients = cmd::clients(&t, crate::ui::call_log(&cli.global)).await;
+                let clients = RegionClients::open(cli, &p).await;
                 let mut kernels = Vec::new();
-                for (s, kp) in p.scanned.iter().zip(&p.plan.kernels) {
-                    kernels.push(status::kernel_status(&clients, &s.kernel, kp).await?);
+                for (c, s, kp) in clients.each(&p) {
+                    kernels.push(status::kernel_status(c, &s.kernel, kp).await?);
                 }
                 Ok::<_, Error>(status::Report { kernels })
             })?;
@@ -41,16 +41,15 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<(), Error> {
             Ok(())
         }
         Command::Rollback(a) => {
-            let p = cmd::planned(cli, std::slice::from_ref(&a.target), &a.kernel)?;
-            let t = cmd::target(cli, &p);
+            let p = cmd::planned(cli, "rollback", std::slice::from_ref(&a.target), &a.kernel)?;
             let rt = aws::runtime()?;
             let done = rt.block_on(async {
                 let cancel = Cancel::new();
                 cancel.listen();
-                let clients = cmd::clients(&t, crate::ui::call_log(&cli.global)).await;
+                let clients = RegionClients::open(cli, &p).await;
                 let mut out = Vec::new();
-                for s in &p.scanned {
-                    out.push(rollback::run(&clients, &s.kernel, &a.to, a.yes, &cancel).await?);
+                for (c, s, _) in clients.each(&p) {
+                    out.push(rollback::run(c, &s.kernel, &a.to, a.yes, &cancel).await?);
                 }
                 Ok::<_, Error>(out)
             })?;
@@ -61,8 +60,7 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<(), Error> {
             Ok(())
         }
         Command::Delete(a) => {
-            let p = cmd::planned(cli, std::slice::from_ref(&a.target), &a.kernel)?;
-            let t = cmd::target(cli, &p);
+            let p = cmd::planned(cli, "delete", std::slice::from_ref(&a.target), &a.kernel)?;
             let opts = delete::Options {
                 delete_repository: a.delete_repository,
                 yes: a.yes,
@@ -72,12 +70,10 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<(), Error> {
             let done = rt.block_on(async {
                 let cancel = Cancel::new();
                 cancel.listen();
-                let clients = cmd::clients(&t, crate::ui::call_log(&cli.global)).await;
+                let clients = RegionClients::open(cli, &p).await;
                 let mut out = Vec::new();
-                for (s, kp) in p.scanned.iter().zip(&p.plan.kernels) {
-                    out.push(
-                        delete::run(&clients, &s.kernel, &kp.resources, &opts, &cancel).await?,
-                    );
+                for (c, s, kp) in clients.each(&p) {
+                    out.push(delete::run(c, &s.kernel, &kp.resources, &opts, &cancel).await?);
                 }
                 Ok::<_, Error>(out)
             })?;
@@ -88,14 +84,13 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<(), Error> {
             Ok(())
         }
         Command::Prune(a) => {
-            let p = cmd::planned(cli, std::slice::from_ref(&a.target), &a.kernel)?;
-            let t = cmd::target(cli, &p);
+            let p = cmd::planned(cli, "prune", std::slice::from_ref(&a.target), &a.kernel)?;
             let rt = aws::runtime()?;
             let done = rt.block_on(async {
-                let clients = cmd::clients(&t, crate::ui::call_log(&cli.global)).await;
+                let clients = RegionClients::open(cli, &p).await;
                 let mut out = Vec::new();
-                for (s, kp) in p.scanned.iter().zip(&p.plan.kernels) {
-                    out.push(prune::run(&clients, &s.kernel, &kp.resources, a.keep, a.yes).await?);
+                for (c, s, kp) in clients.each(&p) {
+                    out.push(prune::run(c, &s.kernel, &kp.resources, a.keep, a.yes).await?);
                 }
                 Ok::<_, Error>(out)
             })?;
@@ -106,29 +101,26 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<(), Error> {
             Ok(())
         }
         Command::SmokeTest(a) => {
-            let p = cmd::planned(cli, std::slice::from_ref(&a.target), &a.kernel)?;
+            let p = cmd::planned(
+                cli,
+                "smoke-test",
+                std::slice::from_ref(&a.target),
+                &a.kernel,
+            )?;
             let (s, kp) = (&p.scanned[0], &p.plan.kernels[0]);
             let Some(profile) = s.kernel.user_profile.clone() else {
                 return Err(Error::input(
                     "--user-profile: missing; the smoke test starts its throwaway space or app as a user profile of the domain (--user-profile NAME)",
                 ));
             };
-            let t = cmd::target(cli, &p);
             let rt = aws::runtime()?;
             let timeout = std::time::Duration::from_secs(a.timeout_seconds);
             let done = rt.block_on(async {
                 let cancel = Cancel::new();
                 cancel.listen();
-                let clients = cmd::clients(&t, crate::ui::call_log(&cli.global)).await;
-                smoke::run(
-                    &clients,
-                    &s.kernel,
-                    &kp.resources,
-                    &profile,
-                    timeout,
-                    &cancel,
-                )
-                .await
+                let clients = RegionClients::open(cli, &p).await;
+                let (c, _, _) = clients.each(&p).next().expect("one kernel selected");
+                smoke::run(c, &s.kernel, &kp.resources, &profile, timeout, &cancel).await
             })?;
             match ui.format {
                 OutputFormat::Json => ui.json(&done),

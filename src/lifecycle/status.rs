@@ -7,7 +7,7 @@ use super::live;
 use crate::aws::Clients;
 use crate::config::Kernel;
 use crate::error::Error;
-use crate::pipeline::verify;
+use crate::pipeline::{settings, verify};
 use crate::plan::steps::{Builder, Step};
 use crate::plan::{KernelPlan, Resources, StepId};
 
@@ -55,8 +55,10 @@ pub struct KernelStatus {
     pub versions: Vec<VersionState>,
     pub app_image_config: Option<String>,
     pub app_image_config_matches: bool,
-    /// Where the kernel is attached (domain defaults or the user profile).
+    /// The kernel's first place (its user settings: domain defaults or the user profile);
+    /// `attached`, `pinned_version`, `attached_version` and `attached_image` describe it.
     pub settings: String,
+    /// True when every place lists the kernel.
     pub attached: bool,
     /// The pinned version, when the entry names one (after a rollback).
     pub pinned_version: Option<i32>,
@@ -64,7 +66,18 @@ pub struct KernelStatus {
     pub attached_version: Option<i32>,
     /// The base image of the attached version: equal to `image_uri` when it runs this context.
     pub attached_image: Option<String>,
+    /// Every place the kernel's `attach` names (user settings, space settings).
+    pub places: Vec<PlaceStatus>,
     pub verdict: Verdict,
+}
+
+/// The kernel's entry in one settings list.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlaceStatus {
+    pub settings: String,
+    pub attached: bool,
+    pub pinned_version: Option<i32>,
+    pub attached_version: Option<i32>,
 }
 
 async fn app_image_config_matches(clients: &Clients, k: &Kernel) -> Result<Option<bool>, Error> {
@@ -118,20 +131,34 @@ pub async fn kernel_status(
         .find(|v| v.created() && v.base_image == res.image_uri)
         .map(|v| v.number);
     let aic = app_image_config_matches(clients, k).await?;
-    let settings = live::user_settings(clients, k).await?;
-    let images = live::custom_images(settings.as_ref(), k.app);
-    let entry = live::entry(&images, k);
-    let attached =
-        entry.is_some_and(|e| e.app_image_config_name() == Some(k.app_image_config.as_str()));
-    let pinned_version = entry.and_then(|e| e.image_version_number());
-    let attached_version = entry.and_then(|e| live::attached_version(e, &live_versions));
+    let places: Vec<PlaceStatus> = live::configured(clients, k)
+        .await?
+        .iter()
+        .map(|(place, current)| {
+            let images = current.custom_images(place.section, k.app);
+            let entry = live::entry(&images, k);
+            PlaceStatus {
+                settings: place.label(),
+                attached: entry.is_some_and(|e| {
+                    e.app_image_config_name() == Some(k.app_image_config.as_str())
+                }),
+                pinned_version: entry.and_then(|e| e.image_version_number()),
+                attached_version: entry.and_then(|e| live::attached_version(e, &live_versions)),
+            }
+        })
+        .collect();
+    let first = &places[0];
+    let attached = places.iter().all(|p| p.attached);
+    let pinned_version = places.iter().find_map(|p| p.pinned_version);
+    let attached_version = first.attached_version;
     let attached_image = attached_version.and_then(|n| {
         live_versions
             .iter()
             .find(|v| v.number == n)
             .map(|v| v.base_image.clone())
     });
-    let verdict = if image_status.is_none() {
+    // An image being deleted is as good as gone: a publish creates it anew.
+    let verdict = if image_status.as_deref().is_none_or(|s| s == "DELETING") {
         Verdict::Missing
     } else if !built {
         Verdict::WouldBuild
@@ -140,7 +167,9 @@ pub async fn kernel_status(
     } else if !attached
         || aic != Some(true)
         || pinned_version.is_some()
-        || attached_version != registered_version
+        || places
+            .iter()
+            .any(|p| p.attached_version != registered_version)
         || !k.release.aliases.iter().all(|a| {
             versions
                 .iter()
@@ -161,11 +190,12 @@ pub async fn kernel_status(
         versions,
         app_image_config: aic.map(|_| k.app_image_config.clone()),
         app_image_config_matches: aic == Some(true),
-        settings: live::settings_label(k),
+        settings: first.settings.clone(),
         attached,
         pinned_version,
         attached_version,
         attached_image,
+        places,
         verdict,
     })
 }
@@ -218,13 +248,15 @@ impl Report {
                     (Some(n), false) => format!("{n} (wrong app type)"),
                 }
             );
-            let attached = match (k.attached, k.attached_version, k.pinned_version) {
-                (false, _, _) => "not attached".to_string(),
-                (true, Some(v), Some(_)) => format!("version {v} (pinned)"),
-                (true, Some(v), None) => format!("version {v} (newest)"),
-                (true, None, _) => "attached, no CREATED version".to_string(),
-            };
-            let _ = writeln!(s, "  {:<17} {attached}", k.settings);
+            for p in &k.places {
+                let attached = match (p.attached, p.attached_version, p.pinned_version) {
+                    (false, _, _) => "not attached".to_string(),
+                    (true, Some(v), Some(_)) => format!("version {v} (pinned)"),
+                    (true, Some(v), None) => format!("version {v} (newest)"),
+                    (true, None, _) => "attached, no CREATED version".to_string(),
+                };
+                let _ = writeln!(s, "  {}: {attached}", p.settings);
+            }
         }
         s
     }
@@ -269,34 +301,9 @@ pub fn needs(k: &Kernel, r: &Resources) -> Step {
         "sagemaker:DescribeAppImageConfig",
         &r.app_image_config_arn,
     );
-    declare_settings_read(&mut b, k, r);
+    settings::declare_read(&mut b, k, r);
     b.done(
         StepId::Status,
         "read the image, its versions and aliases, the app image config and the attached settings",
     )
 }
-
-/// DescribeDomain, or DescribeUserProfile when the kernel attaches to a profile.
-pub fn declare_settings_read(b: &mut Builder, k: &Kernel, r: &Resources) {
-    match &k.user_profile {
-        None => {
-            b.caller(
-                "sagemaker",
-                "DescribeDomain",
-                "sagemaker:DescribeDomain",
-                &r.domain_arn,
-            );
-        }
-        Some(p) => {
-            let arn = profile_arn(r, p);
-            b.caller(
-                "sagemaker",
-                "DescribeUserProfile",
-                "sagemaker:DescribeUserProfile",
-                arn,
-            );
-        }
-    }
-}
-
-pub use crate::pipeline::attach::profile_arn;

@@ -64,12 +64,35 @@ pub async fn ensure_image(
     reporter: &dyn Reporter,
     cancel: &Cancel,
 ) -> Result<bool, Error> {
-    let found = clients
-        .sagemaker
-        .describe_image()
-        .image_name(&k.name)
-        .send()
-        .await;
+    // An image still being deleted (a `delete` just before) is waited out, then made anew.
+    let mut backoff = Backoff::new(300, 5000);
+    let deadline = Deadline::after(IMAGE_WAIT);
+    let mut said = false;
+    let found = loop {
+        let found = clients
+            .sagemaker
+            .describe_image()
+            .image_name(&k.name)
+            .send()
+            .await;
+        if !matches!(&found, Ok(img) if img.image_status() == Some(&ImageStatus::Deleting)) {
+            break found;
+        }
+        if !said {
+            reporter.step(
+                &k.name,
+                StepId::Image,
+                "waiting for the earlier image of this name to finish deleting",
+            );
+            said = true;
+        }
+        deadline.check(&format!("SageMaker image {} to finish deleting", k.name))?;
+        if cancel.sleep(backoff.next()).await {
+            cancel.check(
+                "while an earlier image of this name was being deleted; nothing was created",
+            )?;
+        }
+    };
     match found {
         Ok(img) => {
             let differs = img.role_arn() != Some(k.role_arn.as_str())

@@ -16,7 +16,8 @@ use futures_util::future::join_all;
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
-use super::attach::{attach_group, AttachKey};
+use super::attach::attach_group;
+use super::settings::{AttachKey, Place, Section};
 use super::{
     app_image_config, build, image, preflight, project, upload, verify, version, Cancel, Reporter,
     RunOptions,
@@ -75,6 +76,9 @@ pub struct Outcome {
     pub app_image_config: Option<String>,
     pub domain_id: Option<String>,
     pub user_profile: Option<String>,
+    /// Every settings list the kernel is in, once attached (e.g. `domain d-… default space
+    /// settings`).
+    pub attached_to: Vec<String>,
     pub build_id: Option<String>,
     pub skipped: Vec<&'static str>,
     pub seconds: BTreeMap<&'static str, f64>,
@@ -88,6 +92,9 @@ pub struct DomainUpdate {
     pub region: String,
     pub domain_id: String,
     pub user_profile: Option<String>,
+    /// The request members it writes: `DefaultUserSettings`, `DefaultSpaceSettings` (one
+    /// UpdateDomain) or `UserSettings` (an UpdateUserProfile).
+    pub settings: Vec<&'static str>,
     pub kernels: Vec<String>,
     /// False when every entry was already there.
     pub sent: bool,
@@ -282,6 +289,7 @@ async fn run_kernel(ctx: &Ctx<'_>, s: &Scanned, kp: &KernelPlan, zip: &std::path
         app_image_config: None,
         domain_id: None,
         user_profile: None,
+        attached_to: Vec::new(),
         build_id: None,
         skipped: Vec::new(),
         seconds: BTreeMap::new(),
@@ -433,51 +441,64 @@ pub async fn run_release(
     )
     .await;
 
-    // One update per domain (or user profile), once its kernels' versions are CREATED.
+    // One update per domain (or user profile), once its kernels' versions are CREATED. A
+    // kernel with a user profile and space settings joins two; it is published when both
+    // succeed.
     let mut domain_updates = Vec::new();
     if !opts.build_only && !cancel.is_set() {
-        let mut groups: BTreeMap<AttachKey, Vec<usize>> = BTreeMap::new();
+        let mut groups: BTreeMap<AttachKey, Vec<(usize, Section)>> = BTreeMap::new();
         for (i, o) in outcomes.iter().enumerate() {
             if o.status == Status::Registered {
-                groups
-                    .entry(AttachKey::of(&scanned[i].kernel))
-                    .or_default()
-                    .push(i);
+                for place in Place::of(&scanned[i].kernel) {
+                    groups
+                        .entry(place.key)
+                        .or_default()
+                        .push((i, place.section));
+                }
             }
         }
         let results = join_all(groups.iter().map(|(key, members)| {
-            let kernels: Vec<&Kernel> = members.iter().map(|&i| &scanned[i].kernel).collect();
+            let members: Vec<(&Kernel, Section)> = members
+                .iter()
+                .map(|&(i, s)| (&scanned[i].kernel, s))
+                .collect();
             let ctx = &ctx;
             async move {
                 let started = Instant::now();
                 let r =
-                    attach_group(ctx.clients(&key.region), key, &kernels, reporter, cancel).await;
+                    attach_group(ctx.clients(&key.region), key, &members, reporter, cancel).await;
                 (r, started.elapsed().as_secs_f64())
             }
         }))
         .await;
+        let mut attached: BTreeMap<usize, Vec<bool>> = BTreeMap::new();
         for ((key, members), (result, secs)) in groups.iter().zip(results) {
+            let mut kernels: Vec<usize> = members.iter().map(|&(i, _)| i).collect();
+            kernels.dedup();
+            let mut settings: Vec<&'static str> =
+                members.iter().map(|&(_, s)| key.member(s)).collect();
+            settings.sort_unstable();
+            settings.dedup();
             domain_updates.push(DomainUpdate {
                 region: key.region.clone(),
                 domain_id: key.domain_id.clone(),
                 user_profile: key.user_profile.clone(),
-                kernels: members.iter().map(|&i| outcomes[i].name.clone()).collect(),
+                settings,
+                kernels: kernels.iter().map(|&i| outcomes[i].name.clone()).collect(),
                 sent: *result.as_ref().unwrap_or(&false),
             });
-            for &i in members {
+            for &i in &kernels {
                 let o = &mut outcomes[i];
-                o.seconds.insert(
-                    StepId::DomainAttach.as_str(),
-                    (secs * 100.0).round() / 100.0,
-                );
+                let secs = (secs * 100.0).round() / 100.0;
+                let slot = o.seconds.entry(StepId::DomainAttach.as_str()).or_default();
+                *slot = slot.max(secs);
                 match &result {
                     Ok(sent) => {
-                        if !sent {
-                            o.skipped.push(StepId::DomainAttach.as_str());
-                        }
+                        attached.entry(i).or_default().push(*sent);
                         o.domain_id = Some(key.domain_id.clone());
-                        o.user_profile = key.user_profile.clone();
-                        o.status = Status::Published;
+                        if key.user_profile.is_some() {
+                            o.user_profile = key.user_profile.clone();
+                        }
                     }
                     Err(e) => {
                         o.status = if matches!(e, Error::Interrupted(_)) {
@@ -489,6 +510,20 @@ pub async fn run_release(
                     }
                 }
             }
+        }
+        for (i, sent) in attached {
+            let o = &mut outcomes[i];
+            if o.error.is_some() {
+                continue;
+            }
+            if !sent.iter().any(|s| *s) {
+                o.skipped.push(StepId::DomainAttach.as_str());
+            }
+            o.attached_to = Place::of(&scanned[i].kernel)
+                .iter()
+                .map(Place::label)
+                .collect();
+            o.status = Status::Published;
         }
     }
 
@@ -569,15 +604,8 @@ impl Summary {
             if let Some(c) = &o.app_image_config {
                 let _ = writeln!(s, "  app image config  {c}");
             }
-            if let Some(d) = &o.domain_id {
-                match &o.user_profile {
-                    Some(p) => {
-                        let _ = writeln!(s, "  user profile      {p} (domain {d})");
-                    }
-                    None => {
-                        let _ = writeln!(s, "  domain            {d}");
-                    }
-                }
+            for place in &o.attached_to {
+                let _ = writeln!(s, "  attached to       {place}");
             }
             if o.error.is_none() {
                 let _ = writeln!(
@@ -620,13 +648,14 @@ impl Summary {
         for d in &self.domain_updates {
             let _ = writeln!(
                 s,
-                "{} {}{}: {}",
+                "{} {}{} {}: {}",
                 if d.sent { "updated" } else { "unchanged" },
                 d.domain_id,
                 d.user_profile
                     .as_deref()
                     .map(|p| format!(" (user profile {p})"))
                     .unwrap_or_default(),
+                d.settings.join(" + "),
                 d.kernels.join(", ")
             );
         }

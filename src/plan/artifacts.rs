@@ -214,6 +214,7 @@ fn write_kernel_files(kdir: &Path, kp: &KernelPlan) -> Result<(), Error> {
             "note": kp.requests.domain_update_note,
             "current_settings": "unknown",
             "request": kp.requests.domain_update,
+            "updates": kp.requests.domain_updates,
         }),
     )
 }

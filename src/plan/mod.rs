@@ -66,6 +66,16 @@ pub struct Requests {
     /// `UpdateDomain`, or `UpdateUserProfile` when the kernel goes to one user profile.
     pub domain_update_operation: &'static str,
     pub domain_update_note: &'static str,
+    /// Every settings update the kernel needs, `domain_update` first: a kernel with a
+    /// `user-profile` and `space-settings` needs an UpdateUserProfile and an UpdateDomain.
+    pub domain_updates: Vec<SettingsUpdate>,
+}
+
+/// One UpdateDomain or UpdateUserProfile request body.
+#[derive(Debug, Clone, Serialize)]
+pub struct SettingsUpdate {
+    pub operation: &'static str,
+    pub request: Value,
 }
 
 pub const DOMAIN_UPDATE_NOTE: &str = "computed against unknown current settings: the plan makes no AWS call, so it shows the list as if the domain had no other custom images; publish reads the domain first and keeps every other entry in place";
@@ -118,13 +128,18 @@ pub fn plan_kernel<W: Write>(scanned: &Scanned, zip_out: W) -> Result<KernelPlan
     let mut warnings = policy_scope_warnings(k);
     warnings.extend(report.scan.warnings.iter().map(ToString::to_string));
 
+    let domain_updates: Vec<SettingsUpdate> = requests::kernel_settings_updates(k)
+        .into_iter()
+        .map(|(operation, request)| SettingsUpdate { operation, request })
+        .collect();
     let requests = Requests {
         create_image: requests::create_image(k),
         create_image_version: requests::create_image_version(k, &res),
         create_app_image_config: requests::create_app_image_config(k),
         domain_update_operation: requests::attach_operation(k),
-        domain_update: requests::domain_update(&[k], &std::collections::BTreeMap::new()),
+        domain_update: domain_updates[0].request.clone(),
         domain_update_note: DOMAIN_UPDATE_NOTE,
+        domain_updates,
     };
     Ok(KernelPlan {
         name: k.name.clone(),
@@ -229,6 +244,7 @@ pub(crate) mod tests {
             container: None,
             domain_id: "d-abc123".into(),
             user_profile: None,
+            attach: vec![crate::config::Attach::UserSettings],
             role_arn: "arn:aws:iam::123456789012:role/service-role/Exec".into(),
             partition: "aws".into(),
             account: "123456789012".into(),

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::{KernelPlan, Plan};
-use crate::plan::steps::{settings_path, Principal};
+use crate::plan::steps::Principal;
 
 fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -35,6 +35,32 @@ pub fn text(plan: &Plan) -> String {
         kernel(&mut s, k);
     }
     s
+}
+
+/// The settings lists the kernel's updates write, read off the request bodies, e.g.
+/// `DefaultSpaceSettings.JupyterLabAppSettings.CustomImages`.
+fn settings_lists(k: &KernelPlan) -> Vec<String> {
+    let mut out = Vec::new();
+    for u in &k.requests.domain_updates {
+        let profile = u.request.get("UserProfileName").and_then(|p| p.as_str());
+        for member in [
+            "DefaultUserSettings",
+            "UserSettings",
+            "DefaultSpaceSettings",
+        ] {
+            let Some(apps) = u.request.get(member).and_then(|m| m.as_object()) else {
+                continue;
+            };
+            for app in apps.keys() {
+                let list = format!("{member}.{app}.CustomImages");
+                out.push(match profile {
+                    Some(p) => format!("user profile {p}'s {list}"),
+                    None => list,
+                });
+            }
+        }
+    }
+    out
 }
 
 fn kernel(s: &mut String, k: &KernelPlan) {
@@ -84,9 +110,9 @@ fn kernel(s: &mut String, k: &KernelPlan) {
         (
             "domain",
             format!(
-                "{}: {}.CustomImages gets {}",
+                "{}: {} gets {}",
                 r.domain_id,
-                settings_path(k.app),
+                settings_lists(k).join(" and "),
                 r.image_name
             ),
         ),

@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::resources::Resources;
 use crate::config::{App, Kernel};
+use crate::pipeline::settings::{self, AttachKey, Place, Section};
 
 fn tags(k: &Kernel) -> Option<Value> {
     (!k.tags.is_empty()).then(|| {
@@ -119,14 +120,13 @@ pub fn create_image_version(k: &Kernel, res: &Resources) -> Value {
     body
 }
 
-/// The SageMaker call that attaches kernels: the domain's default user settings, or one
-/// user profile's settings when `user-profile` is set.
+/// The SageMaker call of the kernel's first settings update: UpdateDomain, or
+/// UpdateUserProfile when `user-profile` is set (`space-settings` then adds an UpdateDomain).
 pub fn attach_operation(k: &Kernel) -> &'static str {
-    if k.user_profile.is_some() {
-        "UpdateUserProfile"
-    } else {
-        "UpdateDomain"
-    }
+    settings::keys_of(k)
+        .first()
+        .map(AttachKey::operation)
+        .unwrap_or("UpdateDomain")
 }
 
 /// `current` with each kernel's entry inserted or replaced in place; every other entry keeps
@@ -160,43 +160,73 @@ pub fn merged_custom_images<'k>(
     images
 }
 
-/// The one UpdateDomain (or UpdateUserProfile) body that attaches `kernels`, all of one
-/// domain and one user profile (or none), given each app's current custom images. Only the
-/// app settings that change are sent: UpdateDomain replaces a sub-structure it is given and
-/// leaves the others alone. Publish takes the `CustomImages` lists from this body.
-pub fn domain_update(kernels: &[&Kernel], current: &BTreeMap<App, Vec<Value>>) -> Value {
-    let Some(first) = kernels.first() else {
-        return Value::Null;
-    };
-    let mut settings = Map::new();
-    for app in [App::KernelGateway, App::Jupyterlab, App::CodeEditor] {
-        let mine: Vec<&Kernel> = kernels.iter().copied().filter(|k| k.app == app).collect();
-        if mine.is_empty() {
-            continue;
+/// The current custom images of one resource, per (section, app), as request-body entries.
+pub type CurrentLists = BTreeMap<(Section, App), Vec<Value>>;
+
+/// The one UpdateDomain (or UpdateUserProfile) body that attaches `members` — each a kernel
+/// and the section of `key` it goes to — given the current lists. Only the app settings that
+/// change are sent: UpdateDomain replaces a sub-structure it is given and leaves the others
+/// alone. Publish takes the `CustomImages` lists from this body.
+pub fn domain_update(
+    key: &AttachKey,
+    members: &[(&Kernel, Section)],
+    current: &CurrentLists,
+) -> Value {
+    let mut body = json!({ "DomainId": key.domain_id });
+    if let Some(p) = &key.user_profile {
+        body["UserProfileName"] = json!(p);
+    }
+    for section in [Section::User, Section::Space] {
+        let mut settings = Map::new();
+        for app in [App::KernelGateway, App::Jupyterlab, App::CodeEditor] {
+            let mine: Vec<&Kernel> = members
+                .iter()
+                .filter(|(k, s)| *s == section && k.app == app)
+                .map(|(k, _)| *k)
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let now = current
+                .get(&(section, app))
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            settings.insert(
+                app.settings_member().into(),
+                json!({ "CustomImages": merged_custom_images(now, mine) }),
+            );
         }
-        let now = current.get(&app).map(Vec::as_slice).unwrap_or_default();
-        settings.insert(
-            app.settings_member().into(),
-            json!({ "CustomImages": merged_custom_images(now, mine) }),
-        );
+        if !settings.is_empty() {
+            body[key.member(section)] = Value::Object(settings);
+        }
     }
-    match &first.user_profile {
-        Some(profile) => json!({
-            "DomainId": first.domain_id,
-            "UserProfileName": profile,
-            "UserSettings": Value::Object(settings),
-        }),
-        None => json!({
-            "DomainId": first.domain_id,
-            "DefaultUserSettings": Value::Object(settings),
-        }),
-    }
+    body
 }
 
-/// The `CustomImages` list of `app` in a body made by [`domain_update`].
-pub fn custom_images_of(body: &Value, app: App) -> Option<&Vec<Value>> {
-    body.get("DefaultUserSettings")
-        .or_else(|| body.get("UserSettings"))?
+/// Every settings update one kernel needs on its own, computed against empty lists (the dry
+/// run reads nothing): one per resource its places are in.
+pub fn kernel_settings_updates(k: &Kernel) -> Vec<(&'static str, Value)> {
+    let places = Place::of(k);
+    settings::keys_of(k)
+        .into_iter()
+        .map(|key| {
+            let members: Vec<(&Kernel, Section)> = places
+                .iter()
+                .filter(|p| p.key == key)
+                .map(|p| (k, p.section))
+                .collect();
+            (
+                key.operation(),
+                domain_update(&key, &members, &BTreeMap::new()),
+            )
+        })
+        .collect()
+}
+
+/// The `CustomImages` list of `app` under `member` (`DefaultUserSettings`, `UserSettings` or
+/// `DefaultSpaceSettings`) in a body made by [`domain_update`].
+pub fn custom_images_of<'b>(body: &'b Value, member: &str, app: App) -> Option<&'b Vec<Value>> {
+    body.get(member)?
         .get(app.settings_member())?
         .get("CustomImages")?
         .as_array()
@@ -214,6 +244,16 @@ mod tests {
         crate::plan::tests::sample_kernel()
     }
 
+    fn key(k: &Kernel) -> AttachKey {
+        AttachKey {
+            region: k.region.clone(),
+            domain_id: k.domain_id.clone(),
+            user_profile: None,
+        }
+    }
+
+    const USER: &str = "DefaultUserSettings";
+
     #[test]
     fn domain_update_keeps_others_and_replaces_own_entry() {
         let k = kernel();
@@ -222,7 +262,11 @@ mod tests {
             json!({"ImageName": k.name, "AppImageConfigName": "old", "ImageVersionNumber": 3}),
             custom("other-b", "cfg-b"),
         ];
-        let body = domain_update(&[&k], &[(App::KernelGateway, current)].into());
+        let body = domain_update(
+            &key(&k),
+            &[(&k, Section::User)],
+            &[((Section::User, App::KernelGateway), current)].into(),
+        );
         let images = body["DefaultUserSettings"]["KernelGatewayAppSettings"]["CustomImages"]
             .as_array()
             .unwrap();
@@ -230,14 +274,16 @@ mod tests {
         assert_eq!(images[0], custom("other-a", "cfg-a"));
         assert_eq!(images[1], custom(&k.name, &k.app_image_config));
         assert_eq!(images[2], custom("other-b", "cfg-b"));
+        assert!(body.get("DefaultSpaceSettings").is_none());
     }
 
     #[test]
     fn domain_update_appends_when_absent() {
         let k = kernel();
         let body = domain_update(
-            &[&k],
-            &[(App::KernelGateway, vec![custom("x", "y")])].into(),
+            &key(&k),
+            &[(&k, Section::User)],
+            &[((Section::User, App::KernelGateway), vec![custom("x", "y")])].into(),
         );
         let images = body["DefaultUserSettings"]["KernelGatewayAppSettings"]["CustomImages"]
             .as_array()
@@ -253,30 +299,82 @@ mod tests {
         b.name = "lab".into();
         b.app_image_config = "lab-config".into();
         b.app = App::Jupyterlab;
-        let current = [(App::Jupyterlab, vec![custom("team-x", "cfg-x")])].into();
-        let body = domain_update(&[&a, &b], &current);
+        let current = [(
+            (Section::User, App::Jupyterlab),
+            vec![custom("team-x", "cfg-x")],
+        )]
+        .into();
+        let body = domain_update(
+            &key(&a),
+            &[(&a, Section::User), (&b, Section::User)],
+            &current,
+        );
         assert_eq!(
-            custom_images_of(&body, App::KernelGateway).unwrap(),
+            custom_images_of(&body, USER, App::KernelGateway).unwrap(),
             &vec![custom(&a.name, &a.app_image_config)]
         );
         assert_eq!(
-            custom_images_of(&body, App::Jupyterlab).unwrap(),
+            custom_images_of(&body, USER, App::Jupyterlab).unwrap(),
             &vec![custom("team-x", "cfg-x"), custom("lab", "lab-config")]
         );
-        assert!(custom_images_of(&body, App::CodeEditor).is_none());
+        assert!(custom_images_of(&body, USER, App::CodeEditor).is_none());
+    }
+
+    #[test]
+    fn space_settings_join_the_same_update_domain_with_their_own_lists() {
+        let mut k = kernel();
+        k.attach = vec![
+            crate::config::Attach::UserSettings,
+            crate::config::Attach::SpaceSettings,
+        ];
+        let current = [
+            ((Section::User, App::KernelGateway), vec![custom("u", "u")]),
+            ((Section::Space, App::KernelGateway), vec![custom("s", "s")]),
+        ]
+        .into();
+        let body = domain_update(
+            &key(&k),
+            &[(&k, Section::User), (&k, Section::Space)],
+            &current,
+        );
+        let mine = custom(&k.name, &k.app_image_config);
+        assert_eq!(
+            custom_images_of(&body, USER, App::KernelGateway).unwrap(),
+            &vec![custom("u", "u"), mine.clone()]
+        );
+        assert_eq!(
+            custom_images_of(&body, "DefaultSpaceSettings", App::KernelGateway).unwrap(),
+            &vec![custom("s", "s"), mine]
+        );
+        let updates = kernel_settings_updates(&k);
+        assert_eq!(updates.len(), 1);
+        assert_eq!(updates[0].0, "UpdateDomain");
     }
 
     #[test]
     fn user_profile_body_is_an_update_user_profile() {
         let mut k = kernel();
         k.user_profile = Some("alice".into());
-        let body = domain_update(&[&k], &BTreeMap::new());
+        let updates = kernel_settings_updates(&k);
         assert_eq!(attach_operation(&k), "UpdateUserProfile");
+        assert_eq!(updates.len(), 1);
+        let body = &updates[0].1;
         assert_eq!(body["UserProfileName"], json!("alice"));
         assert!(body.get("DefaultUserSettings").is_none());
         assert_eq!(
-            custom_images_of(&body, App::KernelGateway).unwrap()[0]["ImageName"],
+            custom_images_of(body, "UserSettings", App::KernelGateway).unwrap()[0]["ImageName"],
             json!(k.name)
+        );
+        // A profile with space-settings: the profile's update, then the domain's.
+        k.attach.push(crate::config::Attach::SpaceSettings);
+        let updates = kernel_settings_updates(&k);
+        assert_eq!(
+            updates.iter().map(|u| u.0).collect::<Vec<_>>(),
+            ["UpdateUserProfile", "UpdateDomain"]
+        );
+        assert!(updates[1].1.get("UserProfileName").is_none());
+        assert!(
+            custom_images_of(&updates[1].1, "DefaultSpaceSettings", App::KernelGateway).is_some()
         );
     }
 

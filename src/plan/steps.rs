@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::resources::Resources;
-use crate::config::{App, Kernel};
+use crate::config::Kernel;
 
 /// Who makes the call. The build and SageMaker use the same execution role as the caller when
 /// sm-kernel runs inside Studio, but they are evaluated separately because elsewhere the
@@ -222,8 +222,4 @@ pub fn steps(k: &Kernel, res: &Resources) -> Vec<Step> {
         project::cleanup_needs(k, res),
     ]);
     steps
-}
-
-pub fn settings_path(app: App) -> String {
-    format!("DefaultUserSettings.{}", app.settings_member())
 }
