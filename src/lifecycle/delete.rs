@@ -266,24 +266,7 @@ pub fn text(d: &[Deletion]) -> String {
 
 pub fn needs(_k: &Kernel, r: &Resources) -> Step {
     let mut b = Builder::new(r);
-    b.caller(
-        "sagemaker",
-        "DescribeImage",
-        "sagemaker:DescribeImage",
-        &r.image_arn,
-    );
-    b.caller(
-        "sagemaker",
-        "ListImageVersions",
-        "sagemaker:ListImageVersions",
-        &r.image_arn,
-    );
-    b.caller(
-        "sagemaker",
-        "DescribeImageVersion",
-        "sagemaker:DescribeImageVersion",
-        &r.image_versions_arn,
-    );
+    live::declare_image_reads(&mut b, r);
     b.caller("sagemaker", "ListApps", "sagemaker:ListApps", "*");
     b.caller(
         "sagemaker",

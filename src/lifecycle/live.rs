@@ -245,6 +245,28 @@ pub async fn rewrite(
     Ok(changed)
 }
 
+/// Declares what [`image_status`] and [`versions`] read.
+pub fn declare_image_reads(b: &mut Builder, r: &Resources) {
+    b.caller(
+        "sagemaker",
+        "DescribeImage",
+        "sagemaker:DescribeImage",
+        &r.image_arn,
+    );
+    b.caller(
+        "sagemaker",
+        "ListImageVersions",
+        "sagemaker:ListImageVersions",
+        &r.image_arn,
+    );
+    b.caller(
+        "sagemaker",
+        "DescribeImageVersion",
+        "sagemaker:DescribeImageVersion",
+        &r.image_versions_arn,
+    );
+}
+
 /// Declares what [`every_place`] reads and, with `write`, what [`rewrite`] may send there.
 pub fn declare_every_place(b: &mut Builder, r: &Resources, write: Option<&'static str>) {
     let profiles = format!(

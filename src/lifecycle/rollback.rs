@@ -169,18 +169,7 @@ pub fn text(r: &[Rollback]) -> String {
 
 pub fn needs(k: &Kernel, r: &Resources) -> Step {
     let mut b = Builder::new(r);
-    b.caller(
-        "sagemaker",
-        "DescribeImage",
-        "sagemaker:DescribeImage",
-        &r.image_arn,
-    );
-    b.caller(
-        "sagemaker",
-        "ListImageVersions",
-        "sagemaker:ListImageVersions",
-        &r.image_arn,
-    );
+    live::declare_image_reads(&mut b, r);
     aliases::declare(&mut b, r);
     settings::declare_write(&mut b, k, r);
     b.done(

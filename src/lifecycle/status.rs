@@ -271,24 +271,7 @@ pub fn needs(k: &Kernel, r: &Resources) -> Step {
         "ecr:DescribeImages",
         &r.repository_arn,
     );
-    b.caller(
-        "sagemaker",
-        "DescribeImage",
-        "sagemaker:DescribeImage",
-        &r.image_arn,
-    );
-    b.caller(
-        "sagemaker",
-        "ListImageVersions",
-        "sagemaker:ListImageVersions",
-        &r.image_arn,
-    );
-    b.caller(
-        "sagemaker",
-        "DescribeImageVersion",
-        "sagemaker:DescribeImageVersion",
-        &r.image_versions_arn,
-    );
+    live::declare_image_reads(&mut b, r);
     b.caller(
         "sagemaker",
         "ListAliases",
