@@ -413,9 +413,10 @@ pub async fn run(
             "ECR's scan of {image} (scan-timeout-minutes; nothing was registered)"
         ))?;
         if cancel.sleep(backoff.next()).await {
-            return Err(Error::Interrupted(format!(
-                "interrupted while waiting for ECR's scan of {image}; nothing was registered, and a re-run gates the image without building it"
-            )));
+            // Ctrl-C, or --fail-fast after another kernel failed: the error says which.
+            cancel.check(&format!(
+                "while waiting for ECR's scan of {image}; nothing was registered, and a re-run gates the image without building it"
+            ))?;
         }
     }
 }
