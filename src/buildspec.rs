@@ -104,6 +104,13 @@ pub fn render(inputs: &BuildspecInputs) -> String {
         Some(repo) => {
             // The docker driver cannot export a cache: a docker-container builder can, and
             // --load brings the image back for the checks and the push.
+            //
+            // --cache-to exports during the build, before the in-image checks run, so a build
+            // whose check fails still updates REPOSITORY:buildcache. That is deliberate: the
+            // fix is usually the last Dockerfile lines (USER, a kernelspec install), and the
+            // rebuild then reuses every earlier layer. Cache entries are keyed by instruction
+            // and inputs, so a fixed Dockerfile never picks up a layer it would not have built
+            // itself, and the buildcache tag is never registered with SageMaker.
             builds.push(yaml_item(
                 "docker buildx create --name sm-kernel --driver docker-container --use",
             ));

@@ -495,6 +495,20 @@ pub struct KernelArgs {
     #[arg(long)]
     pub no_build_cache: bool,
 
+    /// Gate on ECR's vulnerability scan of the pushed image: CRITICAL, HIGH or MEDIUM; a
+    /// finding at or above it stops the kernel before its image version is created.
+    #[arg(long, value_name = "SEVERITY", env = "SM_KERNEL_SCAN")]
+    pub scan: Option<String>,
+
+    /// How long the scan gate waits for ECR's scan, in minutes (1–180) [default: 30].
+    #[arg(long, value_name = "MINUTES")]
+    pub scan_timeout_minutes: Option<u32>,
+
+    /// Customer managed KMS key ARN: the context is uploaded with SSE-KMS under it and the
+    /// CodeBuild project uses it as its encryption key.
+    #[arg(long, value_name = "ARN", env = "SM_KERNEL_KMS_KEY")]
+    pub kms_key: Option<String>,
+
     /// Run the build inside this VPC.
     #[arg(long, value_name = "VPC", env = "SM_KERNEL_VPC_ID")]
     pub vpc_id: Option<String>,

@@ -1283,6 +1283,82 @@ pub fn build_secret_flag(field: &str, value: &str) -> Result<(String, String), N
     }
 }
 
+/// A KMS key ARN taken apart (`kms-key`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KmsKey {
+    /// The whole ARN, as S3 (`SSEKMSKeyId`), CodeBuild (`encryptionKey`) and IAM name it.
+    pub arn: String,
+    /// The key's Region: S3 and CodeBuild use only keys of their own Region.
+    pub region: String,
+    pub account: String,
+}
+
+const KMS_KEY: Rule = Rule {
+    text: "the ARN of a KMS key: arn:PARTITION:kms:REGION:ACCOUNT:key/KEY-ID, with a 12-digit account and a key id that is a UUID (or mrk- and 32 hex digits for a multi-Region key); not an alias, because IAM authorises the key's own ARN (aws kms describe-key --key-id alias/NAME prints it)",
+    example: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+};
+static KMS_KEY_ID_RE: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$")
+});
+
+/// The customer managed KMS key of `kms-key`: S3 encrypts the uploaded context with it
+/// (SSE-KMS) and the CodeBuild project names it as its `encryptionKey`.
+///
+/// Sources: KMS docs "Key identifiers (KeyId)" (key ARN `arn:aws:kms:REGION:ACCOUNT:key/ID`,
+/// a key id is a UUID, a multi-Region key id is `mrk-` and 32 hexadecimal digits,
+/// <https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#key-id>). S3's
+/// `SSEKMSKeyId` and CodeBuild's `encryptionKey` accept aliases too, but an IAM policy is
+/// evaluated against the key's ARN, which the Plan must name without calling AWS, so only
+/// key ARNs are accepted.
+pub fn kms_key_arn(field: &str, value: &str) -> Result<KmsKey, NameError> {
+    let err = |d: String| KMS_KEY.fail(field, value, Some(d));
+    if value.starts_with("alias/") || value.contains(":alias/") {
+        return Err(err(
+            "this is an alias; give the ARN of the key it points to".to_string(),
+        ));
+    }
+    if !value.is_empty() && !value.starts_with("arn:") && KMS_KEY_ID_RE.is_match(value) {
+        return Err(err(
+            "this is a bare key id; give the whole key ARN".to_string()
+        ));
+    }
+    let parts: Vec<&str> = value.splitn(6, ':').collect();
+    if parts.len() != 6 || parts[0] != "arn" {
+        return Err(err(
+            "it does not start with \"arn:\" and have six \":\"-separated parts".to_string(),
+        ));
+    }
+    let (partition, service, region_part, account, resource) =
+        (parts[1], parts[2], parts[3], parts[4], parts[5]);
+    if !PARTITIONS.contains(&partition) {
+        return Err(err(format!("\"{partition}\" is not an AWS partition")));
+    }
+    if service != "kms" {
+        return Err(err(format!("the service is \"{service}\", not \"kms\"")));
+    }
+    if region(field, region_part).is_err() {
+        return Err(err(format!("the region \"{region_part}\" is not a region")));
+    }
+    if !ACCOUNT_RE.is_match(account) {
+        return Err(err(format!("the account \"{account}\" is not 12 digits")));
+    }
+    let Some(id) = resource.strip_prefix("key/") else {
+        return Err(err(format!(
+            "the resource \"{resource}\" does not start with \"key/\""
+        )));
+    };
+    if !KMS_KEY_ID_RE.is_match(id) {
+        return Err(err(format!(
+            "the key id \"{id}\" is neither a lowercase UUID nor mrk- and 32 hex digits"
+        )));
+    }
+    Ok(KmsKey {
+        arn: value.to_string(),
+        region: region_part.to_string(),
+        account: account.to_string(),
+    })
+}
+
 #[cfg(test)]
 mod secret_tests {
     use super::*;

@@ -614,6 +614,15 @@ fn bad_input_exits_2_names_the_field_and_writes_nothing() {
             &["--user-profile", "alice", "--attach", "space-settings"],
             "add \"user-settings\" to attach",
         ),
+        bad("scan severity", &["--scan", "LOW"], "scan"),
+        bad("scan timeout out of range", &["--scan", "HIGH", "--scan-timeout-minutes", "0"], "scan-timeout-minutes"),
+        bad("scan timeout without scan", &["--scan-timeout-minutes", "10"], "without scan"),
+        bad("kms key alias", &["--kms-key", "arn:aws:kms:us-east-1:123456789012:alias/team"], "kms-key"),
+        bad(
+            "kms key of another region",
+            &["--kms-key", "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"],
+            "S3 and CodeBuild use only keys of their own Region",
+        ),
         bad("timeout too short", &["--timeout-minutes", "1"], "timeout-minutes"),
         bad("missing context", &["--context", "/nonexistent/ctx"], "context"),
         bad("missing dockerfile", &["--file", "/nonexistent/Dockerfile"], "dockerfile"),
@@ -647,6 +656,8 @@ fn bad_input_exits_2_names_the_field_and_writes_nothing() {
         ),
         bad_manifest("wrong type", "[[kernel]]\nname = \"a\"\nuid = \"1000\"\n", "uid"),
         bad_manifest("empty attach", "[[kernel]]\nname = \"a\"\nattach = []\n", "attach: empty"),
+        bad_manifest("scan severity in the manifest", "[[kernel]]\nname = \"a\"\nscan = \"severe\"\n", "kernel \"a\": scan"),
+        bad_manifest("kms key not an ARN", "[[kernel]]\nname = \"a\"\nkms-key = \"my-key\"\n", "kernel \"a\": kms-key"),
         bad_manifest("no kernels", "[defaults]\nregion = \"us-east-1\"\n", "[[kernel]]"),
     ];
     assert!(cases.len() >= 20);
@@ -1279,4 +1290,143 @@ fn build_secrets_are_declared_for_the_build_role_on_exactly_their_arns() {
         ],
         "{v:#}"
     );
+}
+
+const KMS_KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+#[test]
+fn plan_out_shows_the_scan_gate_and_the_kms_calls() {
+    let ctx = kernel_dir();
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("plan");
+    sm().args(one_shot(ctx.path()))
+        .args(["--scan", "critical", "--kms-key", KMS_KEY, "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let plan: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("plan.json")).unwrap()).unwrap();
+    let k = &plan["kernels"][0];
+    let ids: Vec<&str> = k["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    let at = |id: &str| ids.iter().position(|i| *i == id).unwrap();
+    assert!(at("verify-image") < at("image-scan") && at("image-scan") < at("image-version"));
+    let calls = |id: &str| -> Vec<(String, String, String)> {
+        k["steps"][at(id)]["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["operation"].as_str().unwrap().to_string(),
+                    c["action"].as_str().unwrap().to_string(),
+                    c["resource"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let repo = "arn:aws:ecr:us-east-1:123456789012:repository/sagemaker-studio-my-kernel";
+    assert_eq!(
+        calls("image-scan"),
+        [
+            (
+                "DescribeImageScanFindings".to_string(),
+                "ecr:DescribeImageScanFindings".to_string(),
+                repo.to_string()
+            ),
+            (
+                "StartImageScan".into(),
+                "ecr:StartImageScan".into(),
+                repo.into()
+            ),
+        ]
+    );
+    let kms = |id: &str| -> Vec<(String, String)> {
+        calls(id)
+            .into_iter()
+            .filter(|(_, a, r)| a.starts_with("kms:") && r == KMS_KEY)
+            .map(|(o, a, _)| (o, a))
+            .collect()
+    };
+    assert_eq!(
+        kms("upload"),
+        [
+            ("PutObject".to_string(), "kms:GenerateDataKey".to_string()),
+            ("CreateMultipartUpload".into(), "kms:GenerateDataKey".into()),
+            ("UploadPart".into(), "kms:Decrypt".into()),
+        ]
+    );
+    assert_eq!(
+        kms("build"),
+        [("GetObject".to_string(), "kms:Decrypt".to_string())]
+    );
+    assert_eq!(k["resources"]["kms_key_arn"], KMS_KEY);
+    // Without them, the plan has neither.
+    let plain = sm()
+        .args(["--output", "json"])
+        .args(one_shot(ctx.path()))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(plain).unwrap();
+    assert!(
+        !text.contains("image-scan") && !text.contains("kms:"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_policies_allow_the_scan_gate_and_a_kms_key_through_s3() {
+    let ctx = kernel_dir();
+    let work = tempfile::tempdir().unwrap();
+    let trust = whole_trust(work.path());
+    let check = |policies: &[&str]| -> serde_json::Value {
+        let out = sm()
+            .args(["--output", "json", "permissions", "check"])
+            .args(&one_shot(ctx.path())[1..])
+            .args(["--scan", "HIGH", "--kms-key", KMS_KEY])
+            .arg("--policy-file")
+            .args(policies)
+            .arg("--trust-file")
+            .arg(&trust)
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let v = check(&ALL_POLICIES);
+    assert_eq!(v["denied"], 0, "{v:#}");
+    assert_eq!(v["unknown"], 0, "{v:#}");
+    let kms: Vec<&serde_json::Value> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"].as_str().unwrap().starts_with("kms:"))
+        .collect();
+    assert_eq!(kms.len(), 3, "{kms:#?}");
+    assert!(kms
+        .iter()
+        .all(|r| r["context"]["kms:ViaService"] == "s3.us-east-1.amazonaws.com"));
+    // Without the extras, exactly these needs are denied.
+    let v = check(&ALL_POLICIES[..2]);
+    let denied: Vec<&str> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["decision"] == "denied")
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    for must in [
+        "ecr:DescribeImageScanFindings",
+        "ecr:StartImageScan",
+        "kms:GenerateDataKey",
+        "kms:Decrypt",
+    ] {
+        assert!(denied.contains(&must), "{must} not denied: {denied:?}");
+    }
 }

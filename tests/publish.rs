@@ -1303,3 +1303,225 @@ fn environment_type_reaches_the_codebuild_project() {
         "{create:#}"
     );
 }
+
+// ---- the scan gate ----
+
+/// The JSON report of a release that failed (printed on stdout all the same).
+fn failed_json(o: &Output) -> (Value, String) {
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    (serde_json::from_slice(&o.stdout).unwrap(), stderr)
+}
+
+#[test]
+fn a_high_finding_stops_the_kernel_at_image_scan_and_nothing_is_registered() {
+    let w = World::new();
+    w.sb.post("/_sandbox/config", r#"{"scan_seconds": 0.5}"#);
+    w.sb.post(
+        "/_sandbox/faults",
+        r#"{"scan_findings": [
+            {"name": "CVE-2024-0003", "severity": "LOW", "package": "tar", "version": "1.34"},
+            {"name": "CVE-2024-0001", "severity": "HIGH", "package": "openssl", "version": "3.0.2"}]}"#,
+    );
+    let n = w.sb.requests().len();
+    let o = w.publish(
+        "vuln",
+        &w.context("vuln", "1"),
+        "jupyterlab",
+        &["--scan", "high"],
+    );
+    let (v, stderr) = failed_json(&o);
+    let k = &v["kernels"][0];
+    assert_eq!(k["status"], "failed", "{k:#}");
+    assert_eq!(k["error"]["step"], "image-scan", "{k:#}");
+    assert_eq!(
+        k["scan"],
+        json!({"threshold": "HIGH", "severity_counts": {"HIGH": 1, "LOW": 1}, "passed": false})
+    );
+    assert!(k["image_uri"].as_str().unwrap().contains("@sha256:"));
+    assert!(stderr.contains("image-scan: ECR's scan of "), "{stderr}");
+    assert!(
+        stderr.contains("found 1 HIGH, 1 LOW; scan = \"HIGH\" refuses"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("CVE-2024-0001  HIGH  openssl 3.0.2\n"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("set scan = \"CRITICAL\""), "{stderr}");
+    let reqs = w.requests_since(n);
+    assert_eq!(World::ops(&reqs, "CreateImageVersion"), 0);
+    assert_eq!(World::ops(&reqs, "UpdateDomain"), 0);
+    // sm-kernel created the repository scanning on push: no StartImageScan was needed.
+    assert_eq!(World::ops(&reqs, "StartImageScan"), 0);
+    assert!(World::ops(&reqs, "DescribeImageScanFindings") >= 1);
+    let create = reqs
+        .iter()
+        .find(|r| r["operation"] == "CreateRepository")
+        .unwrap();
+    assert_eq!(
+        create["params"]["imageScanningConfiguration"],
+        json!({"scanOnPush": true})
+    );
+    assert!(w.custom_images("jl").is_empty());
+}
+
+#[test]
+fn below_the_threshold_publishes_and_an_unchanged_context_is_gated_again() {
+    let w = World::new();
+    w.sb.post("/_sandbox/config", r#"{"scan_seconds": 0.5}"#);
+    w.sb.post(
+        "/_sandbox/faults",
+        r#"{"scan_findings": [{"name": "CVE-2024-0002", "severity": "MEDIUM", "package": "zlib"}]}"#,
+    );
+    let ctx = w.context("medium", "1");
+    let v = json_out(&w.publish("medium", &ctx, "jupyterlab", &["--scan", "HIGH"]));
+    let k = &v["kernels"][0];
+    assert_eq!(k["status"], "published");
+    assert_eq!(
+        k["scan"],
+        json!({"threshold": "HIGH", "severity_counts": {"MEDIUM": 1}, "passed": true})
+    );
+    assert!(k["seconds"]["image-scan"].is_number(), "{k:#}");
+    assert!(w.custom_images("jl").contains(&"medium".to_string()));
+
+    // The same context again with a stricter gate: the build is skipped, and the image
+    // already in ECR is judged by its scan.
+    let n = w.sb.requests().len();
+    let o = w.publish("medium", &ctx, "jupyterlab", &["--scan", "MEDIUM"]);
+    let (v, stderr) = failed_json(&o);
+    assert_eq!(v["kernels"][0]["error"]["step"], "image-scan", "{stderr}");
+    assert!(stderr.contains("CVE-2024-0002  MEDIUM  zlib\n"), "{stderr}");
+    let reqs = w.requests_since(n);
+    assert_eq!(World::ops(&reqs, "StartBuild"), 0);
+    assert_eq!(World::ops(&reqs, "CreateImageVersion"), 0);
+
+    // Without scan, no scan call at all.
+    let n = w.sb.requests().len();
+    json_out(&w.publish("medium", &ctx, "jupyterlab", &[]));
+    let reqs = w.requests_since(n);
+    assert_eq!(World::ops(&reqs, "DescribeImageScanFindings"), 0);
+}
+
+#[test]
+fn a_repository_without_scan_on_push_gets_one_start_image_scan_then_the_gate() {
+    let w = World::new();
+    w.sb.post("/_sandbox/config", r#"{"scan_seconds": 0.5}"#);
+    w.sb.post(
+        "/_sandbox/faults",
+        r#"{"scan_findings": [{"name": "CVE-2024-0009", "severity": "CRITICAL", "package": "glibc", "version": "2.35"}]}"#,
+    );
+    // The user's own repository, created without scan-on-push.
+    let ecr = aws_sdk_ecr::Client::new(&w.cfg);
+    w.rt.block_on(
+        ecr.create_repository()
+            .repository_name("sagemaker-studio-mine")
+            .send(),
+    )
+    .unwrap();
+    let n = w.sb.requests().len();
+    let o = w.publish(
+        "mine",
+        &w.context("mine", "1"),
+        "kernel-gateway",
+        &["--scan", "CRITICAL"],
+    );
+    let (v, stderr) = failed_json(&o);
+    assert_eq!(v["kernels"][0]["error"]["step"], "image-scan", "{stderr}");
+    assert!(
+        stderr.contains("CVE-2024-0009  CRITICAL  glibc 2.35\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("remove scan to publish without the gate"),
+        "{stderr}"
+    );
+    let reqs = w.requests_since(n);
+    assert_eq!(World::ops(&reqs, "StartImageScan"), 1);
+    let scans: Vec<&Value> = reqs
+        .iter()
+        .filter(|r| r["operation"] == "DescribeImageScanFindings")
+        .collect();
+    assert_eq!(scans[0]["status"], 400, "the first read finds no scan");
+    assert_eq!(scans.last().unwrap()["status"], 200);
+    let start = reqs
+        .iter()
+        .position(|r| r["operation"] == "StartImageScan")
+        .unwrap();
+    let first_read = reqs
+        .iter()
+        .position(|r| r["operation"] == "DescribeImageScanFindings")
+        .unwrap();
+    assert!(first_read < start);
+    assert!(reqs[start]["params"]["imageId"]["imageDigest"]
+        .as_str()
+        .unwrap()
+        .starts_with("sha256:"));
+    assert_eq!(World::ops(&reqs, "CreateImageVersion"), 0);
+}
+
+#[test]
+fn a_scan_that_fails_stops_the_kernel_saying_how_to_publish_without_the_gate() {
+    let w = World::new();
+    w.sb.post("/_sandbox/config", r#"{"scan_seconds": 0.2}"#);
+    w.sb.post(
+        "/_sandbox/faults",
+        r#"{"scan_status": "UNSUPPORTED_IMAGE"}"#,
+    );
+    let o = w
+        .cmd()
+        .args(["--output", "json", "build"])
+        .args(w.kernel_args("odd", &w.context("odd", "1"), "jupyterlab"))
+        .args(["--scan", "MEDIUM"])
+        .output()
+        .unwrap();
+    let (v, stderr) = failed_json(&o);
+    assert_eq!(v["kernels"][0]["error"]["step"], "image-scan", "{stderr}");
+    assert!(
+        stderr.contains("ended UNSUPPORTED_IMAGE") && stderr.contains("remove scan"),
+        "{stderr}"
+    );
+}
+
+// ---- kms-key ----
+
+const KMS_KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+#[test]
+fn kms_key_encrypts_the_context_and_is_the_projects_encryption_key() {
+    let w = World::new();
+    let ctx = w.context("sealed", "1");
+    // A first attempt without the key uploads the context and fails its build.
+    w.sb.post("/_sandbox/faults", r#"{"build_fail_phase": "BUILD"}"#);
+    assert_eq!(
+        w.publish("sealed", &ctx, "jupyterlab", &[]).status.code(),
+        Some(1)
+    );
+    w.sb.post("/_sandbox/faults", r#"{"build_fail_phase": null}"#);
+    let n = w.sb.requests().len();
+    json_out(&w.publish("sealed", &ctx, "jupyterlab", &["--kms-key", KMS_KEY]));
+    let reqs = w.requests_since(n);
+    // The object the failed attempt left is not encrypted with the key: it is sent again.
+    let put = reqs
+        .iter()
+        .find(|r| r["operation"] == "PutObject")
+        .expect("the context is uploaded again with the key");
+    assert_eq!(put["params"]["ServerSideEncryption"], "aws:kms", "{put:#}");
+    assert_eq!(put["params"]["SSEKMSKeyId"], KMS_KEY, "{put:#}");
+    let create = reqs
+        .iter()
+        .find(|r| r["operation"] == "CreateProject")
+        .unwrap();
+    assert_eq!(create["params"]["encryptionKey"], KMS_KEY, "{create:#}");
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&w.cfg)
+            .force_path_style(true)
+            .build(),
+    );
+    let key = put["params"]["Key"].as_str().unwrap().to_string();
+    let bucket = put["params"]["Bucket"].as_str().unwrap().to_string();
+    let head =
+        w.rt.block_on(s3.head_object().bucket(bucket).key(key).send())
+            .unwrap();
+    assert_eq!(head.ssekms_key_id(), Some(KMS_KEY));
+}

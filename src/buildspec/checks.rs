@@ -195,16 +195,34 @@ fn code_editor(entrypoint: &str) -> String {
     )
 }
 
-fn file_owners() -> String {
+/// Whether the image has a working `find`, which both file checks run: an image without it
+/// (`FROM scratch`, some distroless bases) gets a warning instead of a silent pass.
+fn has_find() -> String {
+    format!("{} / -maxdepth 0 >/dev/null 2>&1", run("find"))
+}
+
+fn no_find(name: &str, unchecked: &str) -> String {
     format!(
-        "f=$({} / -xdev '(' -uid +65535 -o -gid +65535 ')' -print 2>/dev/null | head -n 5 | tr '\\n' ' '); r={}; [ -z \"$f\" ] && r=ok; {}",
+        "WARNING: the image has no find, so {unchecked} were not checked: add findutils to the image, or skip this check with checks-skip = [\"{name}\"]"
+    )
+}
+
+fn file_owners() -> String {
+    // Empty output is either no such file or no find: only the second run tells them apart,
+    // and it runs only then.
+    format!(
+        "f=$({} / -xdev '(' -uid +65535 -o -gid +65535 ')' -print 2>/dev/null | head -n 5 | tr '\\n' ' '); r=ok; [ -n \"$f\" ] && r={}; [ -z \"$f\" ] && r={} && {} && r=ok; echo \"{MARKER}file-owners $r\"; [ -z \"$f\" ]",
         run("find"),
         word(&[
             Text("FAILED: files owned by a UID or GID above 65535, which Studio cannot start: "),
             Var("f"),
             Text("- chown them in the Dockerfile (archives unpacked with their owners: tar --no-same-owner)"),
         ]),
-        report("file-owners")
+        shell_quote(&no_find(
+            "file-owners",
+            "files owned by a UID or GID above 65535 (which Studio cannot start)"
+        )),
+        has_find(),
     )
 }
 
@@ -213,11 +231,15 @@ fn mount_path(path: &str) -> String {
         "WARNING: Studio mounts the user's storage over {path} and hides what the image put there: "
     );
     format!(
-        "h=$({} {} -mindepth 1 -maxdepth 1 '!' -name .bashrc '!' -name .bash_logout '!' -name .profile -print 2>/dev/null | head -n 5 | tr '\\n' ' '); [ -z \"$h\" ] && echo {} || echo {}",
+        "h=$({} {} -mindepth 1 -maxdepth 1 '!' -name .bashrc '!' -name .bash_logout '!' -name .profile -print 2>/dev/null | head -n 5 | tr '\\n' ' '); r={}; [ -n \"$h\" ] && r={}; [ -z \"$h\" ] && {} && r=ok; echo \"{MARKER}mount-path $r\"",
         run("find"),
         shell_quote(path),
-        shell_quote(&format!("{MARKER}mount-path ok")),
-        word(&[Text(&format!("{MARKER}mount-path {warning}")), Var("h")]),
+        shell_quote(&no_find(
+            "mount-path",
+            &format!("the files under {path} (which Studio's storage hides)")
+        )),
+        word(&[Text(&warning), Var("h")]),
+        has_find(),
     )
 }
 
@@ -356,6 +378,10 @@ docker() {
         esac
       done
       shift
+      if [ "$ep" = find ] && [ -n "$STUB_NO_FIND" ]; then
+        echo 'docker: Error response from daemon: exec: "find": executable file not found in $PATH: unknown.' >&2
+        return 127
+      fi
       case "$ep $*" in
         "id -u") echo "${STUB_UID:-1000}" ;;
         "id -g") echo "${STUB_GID:-100}" ;;
@@ -561,6 +587,39 @@ aws() { echo password; }
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["calls"], "a command from the mount path ran");
+    }
+
+    #[test]
+    fn an_image_without_find_warns_for_both_file_checks_and_is_pushed() {
+        let r = run(
+            Some(kg(vec!["python3"], "/home/sagemaker-user", &[])),
+            &[("STUB_NO_FIND", "1")],
+        );
+        assert!(r.ok, "{}", r.output);
+        let o = outcomes(&r.output);
+        for name in ["file-owners", "mount-path"] {
+            let w = o.iter().find(|o| o.name == name).unwrap();
+            let Status::Warning(d) = &w.status else {
+                panic!("{name}: {w:?}")
+            };
+            assert!(
+                d.starts_with("the image has no find, so ")
+                    && d.contains(&format!("checks-skip = [\"{name}\"]")),
+                "{d}"
+            );
+        }
+        assert!(o
+            .iter()
+            .filter(|o| o.name != "file-owners" && o.name != "mount-path")
+            .all(|o| o.status == Status::Ok));
+        assert!(pushed(&r));
+        // The probe runs only when the search found nothing.
+        let r = run(
+            Some(kg(vec!["python3"], "/home/sagemaker-user", &[])),
+            &[("STUB_HIGH_UID", "/opt/a"), ("STUB_HOME", "/home/x/a")],
+        );
+        assert!(!r.ok);
+        assert!(!r.calls.contains("-maxdepth 0"), "{}", r.calls);
     }
 
     #[test]

@@ -41,6 +41,17 @@ pub(super) fn finish(s: Settings) -> Result<Kernel, Error> {
     let build = build(&field, &s)?;
     let vpc = vpc(&field, s.vpc.as_ref())?;
     let build_options = super::build::resolve(&s, &|k: &str| field.of(k))?;
+    if let Some(key) = &build_options.kms_key {
+        if key.region != target.region {
+            return Err(Error::input(format!(
+                "{}: the key is in {} but the kernel is published in {}; S3 and CodeBuild use only keys of their own Region, so give a key of {} (a multi-Region key's replica there has its own ARN)",
+                field.of("kms-key"),
+                key.region,
+                target.region,
+                target.region
+            )));
+        }
+    }
     let release = crate::lifecycle::metadata::resolve(
         &|k: &str| field.of(k),
         &crate::lifecycle::metadata::Raw {

@@ -60,6 +60,9 @@ pub struct Settings {
     pub build_cache: Option<bool>,
     pub build_secrets: Option<BTreeMap<String, String>>,
     pub environment_type: Option<String>,
+    pub scan: Option<String>,
+    pub scan_timeout_minutes: Option<i64>,
+    pub kms_key: Option<String>,
     pub aliases: Option<Vec<String>>,
     pub release_notes: Option<String>,
     pub vendor_guidance: Option<String>,
@@ -153,6 +156,9 @@ impl Settings {
             build_cache,
             build_secrets,
             environment_type,
+            scan,
+            scan_timeout_minutes,
+            kms_key,
             aliases,
             release_notes,
             vendor_guidance,
@@ -194,6 +200,9 @@ impl Settings {
         take(&mut self.build_cache, build_cache);
         take(&mut self.build_secrets, build_secrets);
         take(&mut self.environment_type, environment_type);
+        take(&mut self.scan, scan);
+        take(&mut self.scan_timeout_minutes, scan_timeout_minutes);
+        take(&mut self.kms_key, kms_key);
         take(&mut self.aliases, aliases);
         take(&mut self.release_notes, release_notes);
         take(&mut self.vendor_guidance, vendor_guidance);
@@ -343,6 +352,9 @@ registries = ["g"]
 region = "eu-west-1"
 endpoint-url = "http://127.0.0.1:5199"
 jobs = 2
+scan = "HIGH"
+scan-timeout-minutes = 20
+kms-key = "k"
 container = { entrypoint = ["e"], arguments = ["a"], environment = { E = "1" } }
 vpc = { id = "v", subnets = ["s"], security-groups = ["g"] }
 "#,

@@ -728,6 +728,80 @@ fn ecr_registry_rules() {
     );
 }
 
+// --- KMS key ------------------------------------------------------------------------
+
+fn check_kms(f: &str, v: &str) -> Result<(), NameError> {
+    kms_key_arn(f, v).map(|_| ())
+}
+
+#[test]
+fn kms_key_rules() {
+    let k = kms_key_arn(
+        "f",
+        "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    )
+    .unwrap();
+    assert_eq!(
+        (k.region.as_str(), k.account.as_str()),
+        ("eu-west-1", "123456789012")
+    );
+    assert_eq!(
+        k.arn,
+        "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    );
+    assert_accepts(
+        check_kms,
+        "arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+    );
+    assert_rejects(
+        check_kms,
+        "arn:aws:kms:us-east-1:123456789012:alias/team-key",
+        "this is an alias",
+    );
+    assert_rejects(check_kms, "alias/aws/s3", "this is an alias");
+    assert_rejects(
+        check_kms,
+        "1234abcd-12ab-34cd-56ef-1234567890ab",
+        "bare key id",
+    );
+    assert_rejects(check_kms, "my-key", "six");
+    assert_rejects(
+        check_kms,
+        "arn:aws:s3:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "not \"kms\"",
+    );
+    assert_rejects(
+        check_kms,
+        "arn:aws:kms:useast1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "not a region",
+    );
+    assert_rejects(
+        check_kms,
+        "arn:aws:kms:us-east-1:12345:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "12 digits",
+    );
+    assert_rejects(
+        check_kms,
+        "arn:aws:kms:us-east-1:123456789012:keys/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "does not start with \"key/\"",
+    );
+    assert_rejects(
+        check_kms,
+        "arn:aws:kms:us-east-1:123456789012:key/1234ABCD-12AB-34CD-56EF-1234567890AB",
+        "neither a lowercase UUID",
+    );
+    assert_rejects(
+        check_kms,
+        "arn:aws:kms:us-east-1:123456789012:key/1234abcd",
+        "neither a lowercase UUID",
+    );
+    assert_rejects(
+        check_kms,
+        "arn:nope:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "not an AWS partition",
+    );
+}
+
 // --- seed policy and defaults ---------------------------------------------------------
 
 #[test]
@@ -778,6 +852,7 @@ fn every_example_passes_its_rule() {
         (check_tag_flag, TAG_FLAG.example),
         (check_build_arg, BUILD_ARG.example),
         (check_registry, ECR_REGISTRY.example),
+        (check_kms, KMS_KEY.example),
         (vpc_id, "vpc-0a1b2c3d4e5f67890"),
         (subnet_id, "subnet-0a1b2c3d4e5f67890"),
         (security_group_id, "sg-0a1b2c3d4e5f67890"),
@@ -810,6 +885,7 @@ fn every_example_passes_its_rule() {
         (check_tag_flag, "x"),
         (check_build_arg, "x"),
         (check_registry, "x"),
+        (check_kms, "x"),
         (vpc_id, "x"),
         (subnet_id, "x"),
         (security_group_id, "x"),

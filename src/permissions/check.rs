@@ -221,22 +221,37 @@ fn evaluate_call(kp: &KernelPlan, call: &Call, sources: &Sources) -> Evaluation 
 }
 
 /// S3 buckets and ECR repositories can carry resource policies that sm-kernel does not
-/// read online; an allowed need on them is only as good as that unseen policy.
+/// read online; an allowed need on them is only as good as that unseen policy. A KMS key's
+/// policy matters even more: KMS refuses unless it allows the principal (directly, or by
+/// delegating to IAM as a key's default policy does).
 fn resource_policy_caveat(call: &Call, sources: &Sources, e: Evaluation) -> Evaluation {
-    let has_resource_policy = matches!(call.service, "s3" | "ecr") && call.resource != "*";
-    if sources.resource_policies_unseen && has_resource_policy && e.decision == Decision::Allowed {
-        Evaluation {
-            decision: Decision::Unknown,
-            reason: format!(
-                "{}; but the {} policy of {} was not read, and an explicit Deny there would refuse it",
-                e.reason,
-                if call.service == "s3" { "bucket" } else { "repository" },
-                call.resource
-            ),
-            statement: e.statement,
-        }
+    let why = if call.action.starts_with("kms:") {
+        Some(format!(
+            "but the key policy of {} was not read, and KMS refuses unless it allows this principal (directly, or by delegating to IAM as a key's default policy does)",
+            call.resource
+        ))
+    } else if matches!(call.service, "s3" | "ecr") && call.resource != "*" {
+        Some(format!(
+            "but the {} policy of {} was not read, and an explicit Deny there would refuse it",
+            if call.service == "s3" {
+                "bucket"
+            } else {
+                "repository"
+            },
+            call.resource
+        ))
     } else {
-        e
+        None
+    };
+    match why {
+        Some(why) if sources.resource_policies_unseen && e.decision == Decision::Allowed => {
+            Evaluation {
+                decision: Decision::Unknown,
+                reason: format!("{}; {why}", e.reason),
+                statement: e.statement,
+            }
+        }
+        _ => e,
     }
 }
 
@@ -379,5 +394,72 @@ fn principal_heading(p: &Principal) -> String {
             "image role (the execution role when SageMaker reads the image)".into()
         }
         Principal::Trust(_) => "trust (services that must be able to assume the role)".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn call(service: &'static str, action: &'static str, resource: &str) -> Call {
+        Call {
+            service,
+            operation: "Op",
+            action,
+            resource: resource.into(),
+            context: BTreeMap::new(),
+            principal: Principal::Caller,
+            when: None,
+            needs_permission: true,
+            optional: false,
+        }
+    }
+
+    fn allowed() -> Evaluation {
+        Evaluation {
+            decision: Decision::Allowed,
+            reason: "allowed by x".into(),
+            statement: None,
+        }
+    }
+
+    #[test]
+    fn online_an_allowed_need_on_a_key_bucket_or_repository_is_unknown_naming_its_policy() {
+        let online = Sources {
+            resource_policies_unseen: true,
+            ..Default::default()
+        };
+        let key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        let e = resource_policy_caveat(&call("s3", "kms:GenerateDataKey", key), &online, allowed());
+        assert_eq!(e.decision, Decision::Unknown);
+        assert!(
+            e.reason.contains("key policy of") && !e.reason.contains("bucket"),
+            "{}",
+            e.reason
+        );
+        let e = resource_policy_caveat(
+            &call("s3", "s3:PutObject", "arn:aws:s3:::b/k"),
+            &online,
+            allowed(),
+        );
+        assert!(e.reason.contains("bucket policy"), "{}", e.reason);
+        let e = resource_policy_caveat(
+            &call(
+                "sagemaker",
+                "sagemaker:CreateImage",
+                "arn:aws:sagemaker:::image/x",
+            ),
+            &online,
+            allowed(),
+        );
+        assert_eq!(e.decision, Decision::Allowed);
+        // Offline (policy files), the decision is relative to the files: no caveat.
+        let e = resource_policy_caveat(
+            &call("s3", "kms:Decrypt", key),
+            &Sources::default(),
+            allowed(),
+        );
+        assert_eq!(e.decision, Decision::Allowed);
     }
 }

@@ -74,7 +74,9 @@ kernel appears in Studio.",
         purpose: "What sm-kernel needs beyond the two published policies, one Sid per step: pass \
 the role to SageMaker for CreateImage and UpdateImage; update an image whose settings changed; let \
 SageMaker pull the pushed image's layers when it creates the image version; tag the image, \
-app-image-config and repository at creation (--tag); wait for the image, version, \
+app-image-config and repository at creation (--tag); read ECR's scan findings for the scan gate \
+(and start a scan where the repository does not scan on push); use a kms-key through S3 for the \
+context upload and its download by the build; wait for the image, version, \
 app-image-config and domain by describing them; list apps to report one that blocks \
 UpdateDomain; check the bucket before uploading and abort a failed multipart upload; stop the \
 build on Ctrl-C; and read the role's policies for the online permission check. sts:GetCallerIdentity needs no permission.",

@@ -151,6 +151,7 @@ async fn start(
             .timeout_in_minutes_override(k.timeout_minutes as i32)
             .service_role_override(&k.role_arn)
             .logs_config_override(super::project::logs_config(kp)?)
+            .set_encryption_key_override(k.build.kms_key.as_ref().map(|key| key.arn.clone()))
             .set_environment_variables_override(Some(build_env(kp)?));
     }
     let out = call
@@ -351,6 +352,11 @@ pub fn needs(k: &Kernel, r: &Resources) -> Step {
         "s3:GetObject",
         &r.source_arn,
     );
+    if let Some(key) = &k.build.kms_key {
+        b.push(build.clone(), "s3", "GetObject", "kms:Decrypt", &key.arn)
+            .via_s3()
+            .when("kms-key: CodeBuild downloads the context, which S3 encrypted with the key");
+    }
     b.push(
         build.clone(),
         "logs",

@@ -12,6 +12,7 @@ pub mod package;
 pub mod preflight;
 pub mod project;
 pub mod runner;
+pub mod scan;
 pub mod settings;
 pub mod upload;
 pub mod verify;

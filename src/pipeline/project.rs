@@ -7,7 +7,7 @@ use aws_sdk_codebuild::types::{
     EnvironmentVariableType, LogsConfig, LogsConfigStatusType, ProjectArtifacts,
     ProjectEnvironment, ProjectSource, SourceType, Tag as BuildTag, VpcConfig,
 };
-use aws_sdk_ecr::types::Tag as EcrTag;
+use aws_sdk_ecr::types::{ImageScanningConfiguration, Tag as EcrTag};
 
 use super::Reporter;
 use crate::aws::Clients;
@@ -76,6 +76,13 @@ pub async fn ensure_repository(
         .ecr
         .create_repository()
         .repository_name(repo)
+        // Basic scanning on push is free, and it is what the scan gate reads; a repository
+        // that already exists is left as its owner configured it.
+        .image_scanning_configuration(
+            ImageScanningConfiguration::builder()
+                .scan_on_push(true)
+                .build(),
+        )
         .set_tags((!tags.is_empty()).then_some(tags))
         .send()
         .await
@@ -167,6 +174,7 @@ pub async fn ensure(
             .timeout_in_minutes(k.timeout_minutes as i32)
             .logs_config(logs.clone())
             .set_vpc_config(vpc.clone())
+            .set_encryption_key(k.build.kms_key.as_ref().map(|key| key.arn.clone()))
             .set_tags((!tags.is_empty()).then_some(tags.clone()))
             .send()
             .await;
@@ -262,7 +270,7 @@ pub fn needs(k: &Kernel, r: &Resources) -> Step {
         "ecr:CreateRepository",
         &r.repository_arn,
     )
-    .when("only if the repository does not exist");
+    .when("only if the repository does not exist (created with scan on push)");
     if tagged {
         b.caller(
             "ecr",

@@ -19,8 +19,8 @@ use tokio::sync::Semaphore;
 use super::attach::attach_group;
 use super::settings::{AttachKey, Place, Section};
 use super::{
-    app_image_config, build, image, preflight, project, upload, verify, version, Cancel, Reporter,
-    RunOptions,
+    app_image_config, build, image, preflight, project, scan, upload, verify, version, Cancel,
+    Reporter, RunOptions,
 };
 use crate::aws::{self, CallAudit, Clients, Target};
 use crate::config::Kernel;
@@ -82,6 +82,9 @@ pub struct Outcome {
     pub build_id: Option<String>,
     pub skipped: Vec<&'static str>,
     pub seconds: BTreeMap<&'static str, f64>,
+    /// The scan gate's verdict, when `scan` is set and ECR's scan finished.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scan: Option<scan::ScanSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Failure>,
 }
@@ -293,6 +296,7 @@ async fn run_kernel(ctx: &Ctx<'_>, s: &Scanned, kp: &KernelPlan, zip: &std::path
         build_id: None,
         skipped: Vec::new(),
         seconds: BTreeMap::new(),
+        scan: None,
         error: None,
     };
     let result: StepResult<()> = async {
@@ -313,6 +317,28 @@ async fn run_kernel(ctx: &Ctx<'_>, s: &Scanned, kp: &KernelPlan, zip: &std::path
         ctx.reporter
             .step(&k.name, StepId::VerifyImage, &format!("image {uri}"));
         out.image_uri = Some(uri);
+        // The scan gate: the image is in ECR (built now, or found unchanged), nothing is
+        // registered yet; `build` gates too, so CI can stop before a later publish.
+        if k.build.scan.is_some() {
+            let started = Instant::now();
+            let verdict = at(
+                StepId::ImageScan,
+                scan::run(
+                    ctx.clients(&k.region),
+                    k,
+                    kp,
+                    &digest,
+                    ctx.reporter,
+                    ctx.cancel,
+                )
+                .await,
+            )?;
+            t.record(StepId::ImageScan, started);
+            out.scan = Some(verdict.summary);
+            if let Some(e) = verdict.refusal {
+                return Err((StepId::ImageScan, e));
+            }
+        }
         if ctx.opts.build_only {
             out.status = Status::Built;
             return Ok(());
@@ -597,6 +623,15 @@ impl Summary {
             let _ = writeln!(s, "{} ({:?})", o.name, o.status);
             if let Some(u) = &o.image_uri {
                 let _ = writeln!(s, "  image             {u}");
+            }
+            if let Some(sc) = &o.scan {
+                let _ = writeln!(
+                    s,
+                    "  scan              {} (scan = {}: {})",
+                    scan::counts_text(&sc.severity_counts),
+                    sc.threshold,
+                    if sc.passed { "passed" } else { "refused" }
+                );
             }
             if let Some(v) = o.image_version {
                 let _ = writeln!(s, "  image version     {v}");

@@ -1,6 +1,7 @@
 //! Uploads the deterministic context zip to `s3://BUCKET/sm-kernel/IMAGE/DIGEST.zip`. The
 //! key is content-addressed, so an object of the same key and size is the same context and
-//! is not sent again. Large contexts go up in parallel multipart parts.
+//! is not sent again. Large contexts go up in parallel multipart parts. With `kms-key`, S3
+//! encrypts the object with that key (SSE-KMS), and an object stored without it is sent again.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
@@ -8,6 +9,7 @@ use std::path::Path;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, CompletedMultipartUpload, CompletedPart, CreateBucketConfiguration,
+    ServerSideEncryption,
 };
 use tokio::task::JoinSet;
 
@@ -38,6 +40,7 @@ pub async fn upload(
 ) -> Result<u64, Error> {
     let res = &kp.resources;
     let name = &kp.name;
+    let kms_key = res.kms_key_arn.as_deref();
     ensure_bucket(clients, res.bucket.as_str(), &res.region, reporter, name).await?;
 
     // The plan already packed the context once, so its size is known before packing again.
@@ -50,7 +53,11 @@ pub async fn upload(
         .send()
         .await
     {
-        Ok(o) if o.content_length() == Some(planned as i64) => {
+        // S3 reports the key of an SSE-KMS object as its ARN, the form kms-key takes.
+        Ok(o)
+            if o.content_length() == Some(planned as i64)
+                && kms_key.is_none_or(|k| o.ssekms_key_id() == Some(k)) =>
+        {
             reporter.skipped(
                 name,
                 StepId::Upload,
@@ -95,6 +102,8 @@ pub async fn upload(
             .bucket(&res.bucket)
             .key(&res.source_key)
             .metadata(IMAGE_TAG_METADATA, &res.image_tag)
+            .set_server_side_encryption(kms_key.map(|_| ServerSideEncryption::AwsKms))
+            .set_ssekms_key_id(kms_key.map(str::to_string))
             .body(ByteStream::from(body))
             .send()
             .await
@@ -167,6 +176,12 @@ async fn multipart(
         .bucket(&res.bucket)
         .key(&res.source_key)
         .metadata(IMAGE_TAG_METADATA, &res.image_tag)
+        .set_server_side_encryption(
+            res.kms_key_arn
+                .as_ref()
+                .map(|_| ServerSideEncryption::AwsKms),
+        )
+        .set_ssekms_key_id(res.kms_key_arn.clone())
         .send()
         .await
         .map_err(|e| Error::aws("s3:CreateMultipartUpload", &e))?;
@@ -271,7 +286,7 @@ async fn send_parts(
 }
 
 /// The calls this step declares in the Plan, beside the code that makes them.
-pub fn needs(_k: &Kernel, r: &Resources) -> Step {
+pub fn needs(k: &Kernel, r: &Resources) -> Step {
     let mut b = Builder::new(r);
     b.caller("s3", "HeadBucket", "s3:ListBucket", &r.bucket_arn);
     b.caller("s3", "CreateBucket", "s3:CreateBucket", &r.bucket_arn)
@@ -294,6 +309,24 @@ pub fn needs(_k: &Kernel, r: &Resources) -> Step {
         &r.source_arn,
     )
     .when("only if a multipart upload fails or is interrupted");
+    // SSE-KMS: S3 asks KMS for a data key on the caller's behalf (and, for each part of a
+    // multipart upload, to decrypt it), so the caller needs the key too.
+    if let Some(key) = &k.build.kms_key {
+        b.caller("s3", "PutObject", "kms:GenerateDataKey", &key.arn)
+            .via_s3()
+            .when("kms-key: S3 encrypts the context with the key (unless it is already there)");
+        b.caller(
+            "s3",
+            "CreateMultipartUpload",
+            "kms:GenerateDataKey",
+            &key.arn,
+        )
+        .via_s3()
+        .when("kms-key: instead of PutObject for contexts over 16 MiB");
+        b.caller("s3", "UploadPart", "kms:Decrypt", &key.arn)
+            .via_s3()
+            .when("kms-key: each part of a multipart upload over 16 MiB");
+    }
     b.done(
         StepId::Upload,
         format!("upload the context to s3://{}/{}", r.bucket, r.source_key),

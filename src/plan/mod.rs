@@ -304,6 +304,89 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_scan_gate_runs_between_verify_image_and_the_image_version_only_when_set() {
+        let mut k = sample_kernel();
+        k.build.scan = Some("HIGH".into());
+        let res = Resources::derive(&k, "sha256:00", "spec");
+        let all = steps::steps(&k, &res);
+        let ids: Vec<&str> = all.iter().map(|s| s.id.as_str()).collect();
+        let at = |id: &str| ids.iter().position(|i| *i == id).unwrap();
+        assert_eq!(at("image-scan"), at("verify-image") + 1, "{ids:?}");
+        assert!(at("image-scan") < at("image-version"));
+        let scan = &all[at("image-scan")];
+        let calls: Vec<(&str, &str, bool)> = scan
+            .calls
+            .iter()
+            .map(|c| (c.operation, c.resource.as_str(), c.when.is_some()))
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                (
+                    "DescribeImageScanFindings",
+                    res.repository_arn.as_str(),
+                    false
+                ),
+                ("StartImageScan", res.repository_arn.as_str(), true),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_kms_key_is_declared_for_the_upload_and_the_source_download_through_s3() {
+        let mut k = sample_kernel();
+        let key = format!(
+            "arn:aws:kms:{}:{}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            k.region, k.account
+        );
+        k.build.kms_key = Some(crate::names::kms_key_arn("f", &key).unwrap());
+        let res = Resources::derive(&k, "sha256:00", "spec");
+        assert_eq!(res.kms_key_arn.as_deref(), Some(key.as_str()));
+        let kms: Vec<(&str, &str, Principal, String)> = steps::steps(&k, &res)
+            .iter()
+            .flat_map(|s| s.calls.iter())
+            .filter(|c| c.action.starts_with("kms:"))
+            .map(|c| {
+                assert_eq!(c.resource, key);
+                assert!(c.when.is_some());
+                (
+                    c.operation,
+                    c.action,
+                    c.principal.clone(),
+                    c.context["kms:ViaService"].clone(),
+                )
+            })
+            .collect();
+        let via = format!("s3.{}.amazonaws.com", k.region);
+        assert_eq!(
+            kms,
+            [
+                (
+                    "PutObject",
+                    "kms:GenerateDataKey",
+                    Principal::Caller,
+                    via.clone()
+                ),
+                (
+                    "CreateMultipartUpload",
+                    "kms:GenerateDataKey",
+                    Principal::Caller,
+                    via.clone()
+                ),
+                ("UploadPart", "kms:Decrypt", Principal::Caller, via.clone()),
+                ("GetObject", "kms:Decrypt", Principal::BuildRole, via),
+            ]
+        );
+        // Without the key, nothing of KMS.
+        let plain = sample_kernel();
+        let res = Resources::derive(&plain, "sha256:00", "spec");
+        assert!(steps::steps(&plain, &res)
+            .iter()
+            .flat_map(|s| s.calls.iter())
+            .all(|c| !c.action.starts_with("kms:")));
+    }
+
+    #[test]
     fn pass_role_needs_carry_the_service() {
         let k = sample_kernel();
         let res = Resources::derive(&k, "sha256:00", "spec");

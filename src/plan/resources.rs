@@ -41,6 +41,9 @@ pub struct Resources {
     /// Idempotency token for CreateImageVersion: a retry of the same build never makes a
     /// second version.
     pub image_version_client_token: String,
+    /// `kms-key`: the key S3 encrypts the context with and the CodeBuild project names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_key_arn: Option<String>,
     /// `endpoint-url` from kernel.toml (a local emulator), when set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub endpoint_url: Option<String>,
@@ -91,6 +94,7 @@ impl Resources {
             registry,
             image_version_client_token: format!("sm-kernel-{}", &tag[..26]),
             endpoint_url: k.endpoint_url.clone(),
+            kms_key_arn: k.build.kms_key.as_ref().map(|key| key.arn.clone()),
             image_tag: tag,
             project: k.project.clone(),
             project_arn: format!("arn:{p}:codebuild:{r}:{a}:project/{}", k.project),

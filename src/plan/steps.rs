@@ -47,6 +47,7 @@ pub enum StepId {
     Project,
     Build,
     VerifyImage,
+    ImageScan,
     Image,
     ImageVersion,
     Aliases,
@@ -69,6 +70,7 @@ impl StepId {
             StepId::Project => "project",
             StepId::Build => "build",
             StepId::VerifyImage => "verify-image",
+            StepId::ImageScan => "image-scan",
             StepId::Image => "image",
             StepId::ImageVersion => "image-version",
             StepId::Aliases => "aliases",
@@ -190,6 +192,26 @@ impl Call {
         self.when = Some(w);
         self
     }
+
+    /// A KMS need that S3 exercises on the principal's behalf (SSE-KMS): IAM sees
+    /// `kms:ViaService = s3.REGION.amazonaws.com`, which a key grant can be narrowed to.
+    pub fn via_s3(&mut self) -> &mut Self {
+        let region = self
+            .context
+            .get("aws:RequestedRegion")
+            .cloned()
+            .unwrap_or_default();
+        let suffix = if region.starts_with("cn-") {
+            "amazonaws.com.cn"
+        } else {
+            "amazonaws.com"
+        };
+        self.context.insert(
+            "kms:ViaService".to_string(),
+            format!("s3.{region}.{suffix}"),
+        );
+        self
+    }
 }
 
 /// Multipart uploads start above this size; below it one PutObject is faster.
@@ -200,7 +222,7 @@ pub const SAGEMAKER_SERVICE: &str = "sagemaker.amazonaws.com";
 
 pub fn steps(k: &Kernel, res: &Resources) -> Vec<Step> {
     use crate::pipeline::{
-        app_image_config, attach, build, image, package, preflight, project, upload, verify,
+        app_image_config, attach, build, image, package, preflight, project, scan, upload, verify,
         version,
     };
     let mut steps = vec![
@@ -210,9 +232,11 @@ pub fn steps(k: &Kernel, res: &Resources) -> Vec<Step> {
         project::needs(k, res),
         build::needs(k, res),
         verify::needs(k, res),
-        image::needs(k, res),
-        version::needs(k, res),
     ];
+    if k.build.scan.is_some() {
+        steps.push(scan::needs(k, res));
+    }
+    steps.extend([image::needs(k, res), version::needs(k, res)]);
     if !k.release.aliases.is_empty() {
         steps.push(crate::lifecycle::aliases::needs(k, res));
     }

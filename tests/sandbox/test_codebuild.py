@@ -504,3 +504,31 @@ def test_secrets_manager_arns_with_a_json_key_resolve_into_the_environment(sandb
     b = wait_build(sandbox, sandbox.client("codebuild").start_build(projectName="sagemaker-studio-k")["build"]["id"])
     assert b["buildStatus"] == "SUCCEEDED", b["phases"]
     assert any("token length 12" in m for m in log_messages(sandbox, b))
+
+
+def test_the_project_encryption_key_and_its_override_reach_the_build(sandbox):
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    other = "arn:aws:kms:us-east-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab"
+    setup_build(sandbox, encryptionKey=key)
+    cb = sandbox.client("codebuild")
+    assert cb.batch_get_projects(names=["sagemaker-studio-k"])["projects"][0]["encryptionKey"] == key
+    b = cb.start_build(projectName="sagemaker-studio-k")["build"]
+    assert b["encryptionKey"] == key
+    b = cb.start_build(projectName="sagemaker-studio-k", encryptionKeyOverride=other)["build"]
+    assert b["encryptionKey"] == other
+    done = wait_build(sandbox, b["id"])
+    assert done["buildStatus"] == "SUCCEEDED"
+
+
+def test_a_build_pushing_into_a_scan_on_push_repository_starts_a_scan(sandbox):
+    sandbox.config(scan_seconds=0)
+    sandbox.faults(scan_findings=[{"name": "CVE-2024-0001", "severity": "HIGH", "package": "zlib"}])
+    sandbox.client("ecr").create_repository(repositoryName="sagemaker-studio-k",
+                                            imageScanningConfiguration={"scanOnPush": True})
+    setup_build(sandbox, create_repo=False)
+    cb, ecr = sandbox.client("codebuild"), sandbox.client("ecr")
+    assert wait_build(sandbox, cb.start_build(projectName="sagemaker-studio-k")["build"]["id"])["buildStatus"] == "SUCCEEDED"
+    digest = ecr.describe_images(repositoryName="sagemaker-studio-k")["imageDetails"][0]["imageDigest"]
+    scan = ecr.describe_image_scan_findings(repositoryName="sagemaker-studio-k", imageId={"imageDigest": digest})
+    assert scan["imageScanStatus"]["status"] == "COMPLETE"
+    assert scan["imageScanFindings"]["findingSeverityCounts"] == {"HIGH": 1}

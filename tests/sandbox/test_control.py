@@ -29,7 +29,7 @@ def test_reset_clears_resources_log_config_and_faults(sandbox):
     assert sandbox.requests() == []
     assert sandbox.call("GET", "/_sandbox/config")[1] == {
         "build_seconds": 6.0, "image_seconds": 0.5, "image_version_seconds": 1.0, "domain_update_seconds": 1.0,
-        "app_seconds": 1.0}
+        "app_seconds": 1.0, "scan_seconds": 2.0}
     assert sandbox.call("GET", "/_sandbox/faults")[1] == {}
     assert sandbox.client("iam").list_roles()["Roles"] == []
     assert sm.list_images()["Images"] == []
@@ -303,3 +303,19 @@ def test_ecr_authorization_token_is_not_expired(sandbox):
     data = sandbox.client("ecr").get_authorization_token()["authorizationData"][0]
     assert data["expiresAt"] > datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=11)
     assert data["proxyEndpoint"] == f"https://{REGISTRY}"
+
+
+def test_sse_kms_headers_are_logged_as_params_and_stored(sandbox):
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    s3 = sandbox.client("s3")
+    s3.create_bucket(Bucket="sandbox-bucket")
+    s3.put_object(Bucket="sandbox-bucket", Key="k.zip", Body=b"x", ServerSideEncryption="aws:kms", SSEKMSKeyId=key)
+    s3.create_multipart_upload(Bucket="sandbox-bucket", Key="big", ServerSideEncryption="aws:kms", SSEKMSKeyId=key)
+    s3.put_object(Bucket="sandbox-bucket", Key="plain", Body=b"x")
+    log = {r["operation"]: r["params"] for r in sandbox.requests() if r["service"] == "s3"}
+    put, mpu = [r["params"] for r in sandbox.requests() if r["operation"] in ("PutObject", "CreateMultipartUpload")][:2]
+    for p in (put, mpu):
+        assert p["ServerSideEncryption"] == "aws:kms" and p["SSEKMSKeyId"] == key, p
+    assert "ServerSideEncryption" not in log["PutObject"]  # the last PutObject had none
+    head = s3.head_object(Bucket="sandbox-bucket", Key="k.zip")
+    assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", key)

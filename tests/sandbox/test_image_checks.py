@@ -135,3 +135,14 @@ def test_high_owners_fail_and_the_mount_path_only_warns():
     assert r["file-owners"][1] == 1 and "cannot start: /opt/app.py " in r["file-owners"][0]
     assert r["mount-path"] == ("WARNING: Studio mounts the user's storage over /home/sagemaker-user and hides "
                                "what the image put there: /home/sagemaker-user/app.py ", 0)
+
+
+def test_an_image_without_find_warns_instead_of_passing_the_file_checks():
+    # FROM scratch has no programs at all: find's entrypoint is missing, as runc says.
+    r = run_checks("FROM scratch\nCOPY app.py /opt/app.py\n")
+    for name in ("file-owners", "mount-path"):
+        result, status = r[name]
+        assert status == 0, (name, result)
+        assert result.startswith("WARNING: the image has no find, so "), (name, result)
+        assert f'checks-skip = ["{name}"]' in result
+    assert r["uid"][1] == 1  # no id either: the uid check still fails

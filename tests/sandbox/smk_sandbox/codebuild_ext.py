@@ -105,7 +105,8 @@ class Build:
         self.service_role = params.get("serviceRoleOverride") or project.get("serviceRole")
         self.timeout = int(params.get("timeoutInMinutesOverride") or project.get("timeoutInMinutes") or 60)
         self.queued_timeout = int(params.get("queuedTimeoutInMinutesOverride") or project.get("queuedTimeoutInMinutes") or 480)
-        self.encryption_key = project.get("encryptionKey") or f"arn:{awsutil.partition(region)}:kms:{region}:{account}:alias/aws/s3"
+        self.encryption_key = (params.get("encryptionKeyOverride") or project.get("encryptionKey")
+                               or f"arn:{awsutil.partition(region)}:kms:{region}:{account}:alias/aws/s3")
 
         logs_cfg = copy.deepcopy(params.get("logsConfigOverride") or project.get("logsConfig") or {})
         cw = logs_cfg.get("cloudWatchLogs") or {}
@@ -670,6 +671,8 @@ def create_project(self: CodeBuildResponse) -> ActionResult:
         vpc_config=p.get("vpcConfig"),
     )
     meta["tags"] = p.get("tags") or []
+    if p.get("encryptionKey"):
+        meta["encryptionKey"] = p["encryptionKey"]
     return ActionResult({"project": meta})
 
 

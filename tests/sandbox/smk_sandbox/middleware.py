@@ -33,6 +33,12 @@ def _extensions() -> tuple[Any, Any]:
     from . import codebuild_ext, sagemaker_ext
 
     return codebuild_ext, sagemaker_ext
+# S3 request headers logged as params (by their API member names): what SSE-KMS sends.
+S3_PARAM_HEADERS = {
+    "x-amz-server-side-encryption": "ServerSideEncryption",
+    "x-amz-server-side-encryption-aws-kms-key-id": "SSEKMSKeyId",
+    "x-amz-server-side-encryption-bucket-key-enabled": "BucketKeyEnabled",
+}
 SCOPE_RE = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request")
 
 
@@ -134,6 +140,12 @@ def describe_request(environ: dict[str, Any]) -> tuple[str, str, str, dict[str, 
         for k, v in qs.items():
             if not k.startswith("X-Amz-") and k != "x-id" and k not in params:
                 params[k] = v
+        if service == "s3":
+            # the request headers that choose server-side encryption, under their API names
+            for header, member in S3_PARAM_HEADERS.items():
+                value = environ.get("HTTP_" + header.upper().replace("-", "_"))
+                if value is not None:
+                    params[member] = value
         body = None
         if service != "s3":
             body = _read_body(environ)

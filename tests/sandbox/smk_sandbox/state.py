@@ -15,6 +15,7 @@ DEFAULT_CONFIG: dict[str, float] = {
     "image_version_seconds": 1.0,
     "domain_update_seconds": 1.0,
     "app_seconds": 1.0,
+    "scan_seconds": 2.0,
 }
 
 FAULT_KEYS = (
@@ -26,7 +27,14 @@ FAULT_KEYS = (
     "throttle_rate",
     "error_rate",
     "latency_ms",
+    "scan_findings",
+    "scan_status",
 )
+
+# ECR's severities, most severe first, and the ends of a scan other than COMPLETE.
+SCAN_SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
+SCAN_END_STATUSES = ("FAILED", "UNSUPPORTED_IMAGE", "FINDINGS_UNAVAILABLE")
+SCAN_FINDING_KEYS = ("name", "severity", "package", "version", "description")
 
 FAILABLE_PHASES = (
     "PROVISIONING",
@@ -52,6 +60,27 @@ class ControlError(Exception):
     pass
 
 
+def _scan_findings(v: Any) -> list[dict[str, str]]:
+    """The `scan_findings` fault: a list of {"name", "severity", "package"?, "version"?,
+    "description"?}, severities as ECR spells them (any case)."""
+    if not isinstance(v, list):
+        raise ControlError("scan_findings must be a list of {\"name\", \"severity\", \"package\", \"version\"}")
+    out = []
+    for i, f in enumerate(v):
+        if not isinstance(f, dict) or not isinstance(f.get("name"), str) or not f["name"]:
+            raise ControlError(f"scan_findings[{i}] needs a non-empty \"name\" (e.g. CVE-2024-0001)")
+        extra = set(f) - set(SCAN_FINDING_KEYS)
+        if extra:
+            raise ControlError(f"scan_findings[{i}]: unknown keys {sorted(extra)}; known: {list(SCAN_FINDING_KEYS)}")
+        sev = str(f.get("severity", "")).upper()
+        if sev not in SCAN_SEVERITIES:
+            raise ControlError(f"scan_findings[{i}].severity must be one of {list(SCAN_SEVERITIES)}")
+        if any(not isinstance(f[k], str) for k in ("package", "version", "description") if k in f):
+            raise ControlError(f"scan_findings[{i}]: package, version and description are strings")
+        out.append(dict(f, severity=sev))
+    return out
+
+
 @dataclass
 class Region:
     account: str
@@ -64,6 +93,8 @@ class Region:
     builds: dict[str, Any] = field(default_factory=dict)
     build_numbers: dict[str, int] = field(default_factory=dict)
     domain_timers: dict[str, tuple[float, str]] = field(default_factory=dict)
+    # ECR image scans by (repository, image digest)
+    scans: dict[tuple[str, str], Any] = field(default_factory=dict)
 
 
 class Sandbox:
@@ -125,6 +156,11 @@ class Sandbox:
             elif k in ("image_version_fail", "inservice_app"):
                 if v is not True:
                     raise ControlError(f"{k} must be true, false or null")
+            elif k == "scan_status":
+                if v not in SCAN_END_STATUSES:
+                    raise ControlError(f"scan_status must be one of {list(SCAN_END_STATUSES)}, false or null")
+            elif k == "scan_findings":
+                v = _scan_findings(v)
             elif k in ("throttle_rate", "error_rate"):
                 if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
                     raise ControlError(f"{k} must be a number between 0 and 1")
