@@ -253,6 +253,11 @@ pub fn declare_image_reads(b: &mut Builder, r: &Resources) {
         "sagemaker:DescribeImage",
         &r.image_arn,
     );
+    declare_versions_read(b, r);
+}
+
+/// Declares what [`versions`] reads.
+pub fn declare_versions_read(b: &mut Builder, r: &Resources) {
     b.caller(
         "sagemaker",
         "ListImageVersions",

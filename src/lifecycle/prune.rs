@@ -266,18 +266,7 @@ pub fn text(p: &[Prune]) -> String {
 
 pub fn needs(k: &Kernel, r: &Resources) -> Step {
     let mut b = Builder::new(r);
-    b.caller(
-        "sagemaker",
-        "ListImageVersions",
-        "sagemaker:ListImageVersions",
-        &r.image_arn,
-    );
-    b.caller(
-        "sagemaker",
-        "DescribeImageVersion",
-        "sagemaker:DescribeImageVersion",
-        &r.image_versions_arn,
-    );
+    live::declare_versions_read(&mut b, r);
     b.caller(
         "sagemaker",
         "ListAliases",

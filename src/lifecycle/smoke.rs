@@ -350,18 +350,7 @@ pub fn text(s: &Smoke) -> String {
 pub fn needs(k: &Kernel, r: &Resources) -> Step {
     let mut b = Builder::new(r);
     let dom = format!("arn:{}:sagemaker:{}:{}", r.partition, r.region, r.account);
-    b.caller(
-        "sagemaker",
-        "ListImageVersions",
-        "sagemaker:ListImageVersions",
-        &r.image_arn,
-    );
-    b.caller(
-        "sagemaker",
-        "DescribeImageVersion",
-        "sagemaker:DescribeImageVersion",
-        &r.image_versions_arn,
-    );
+    live::declare_versions_read(&mut b, r);
     if k.app != App::KernelGateway {
         let space = format!("{dom}:space/{}/sagemaker-smoke-*", r.domain_id);
         b.caller("sagemaker", "CreateSpace", "sagemaker:CreateSpace", &space);
