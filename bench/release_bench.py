@@ -23,7 +23,9 @@ def manifest(work: str, n: int, role: str, domain: str, tag: str) -> str:
         ctx = os.path.join(work, f"{tag}-k{i}")
         os.makedirs(ctx, exist_ok=True)
         with open(os.path.join(ctx, "Dockerfile"), "w") as f:
-            f.write("FROM public.ecr.aws/docker/library/python:3.12-slim\nCOPY app.py /app.py\n")
+            # A base that passes the in-image checks (user 1000:100, JupyterLab 4), as a real
+            # Studio image must; the sandbox answers the checks from what the Dockerfile declares.
+            f.write("FROM public.ecr.aws/sagemaker/sagemaker-distribution:latest-cpu\nCOPY app.py /opt/app.py\n")
         with open(os.path.join(ctx, "app.py"), "w") as f:
             f.write(f"print({tag!r}, {i})\n")
         text += f'\n[[kernel]]\nname = "bench-{tag}-k{i}"\ncontext = "{ctx}"\n'
