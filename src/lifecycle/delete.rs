@@ -175,13 +175,11 @@ pub async fn run(
         k,
         &listing,
         |images| {
-            Some(
-                images
-                    .iter()
-                    .filter(|c| c.image_name() != Some(k.name.as_str()))
-                    .cloned()
-                    .collect(),
-            )
+            images
+                .iter()
+                .filter(|c| c.image_name() != Some(k.name.as_str()))
+                .cloned()
+                .collect()
         },
         cancel,
     )

@@ -212,37 +212,30 @@ pub fn attached_version(entry: &CustomImage, versions: &[LiveVersion]) -> Option
         .or_else(|| versions.iter().find(|v| v.created()).map(|v| v.number))
 }
 
-/// Writes each resource once: `change` gives the new list of the kernel's app for a place
-/// (None leaves it alone), every other entry and setting kept.
+/// Writes each resource of `places` once: `change` gives the new list of the kernel's app
+/// in a place, every other entry and setting kept.
 pub async fn rewrite(
     clients: &Clients,
     k: &Kernel,
     places: &[(Place, Current)],
-    change: impl Fn(&[CustomImage]) -> Option<Vec<CustomImage>>,
+    change: impl Fn(&[CustomImage]) -> Vec<CustomImage>,
     cancel: &crate::pipeline::Cancel,
-) -> Result<Vec<Place>, Error> {
+) -> Result<(), Error> {
     let mut keys: Vec<&AttachKey> = Vec::new();
     for (p, _) in places {
         if !keys.contains(&&p.key) {
             keys.push(&p.key);
         }
     }
-    let mut changed = Vec::new();
     for key in keys {
         let mut update = Update::default();
-        let mut any = false;
         for (place, current) in places.iter().filter(|(p, _)| &p.key == key) {
-            if let Some(list) = change(&current.custom_images(place.section, k.app)) {
-                update.set(current, place.section, k.app, list);
-                changed.push(place.clone());
-                any = true;
-            }
+            let list = change(&current.custom_images(place.section, k.app));
+            update.set(current, place.section, k.app, list);
         }
-        if any {
-            settings::write(clients, key, update, cancel).await?;
-        }
+        settings::write(clients, key, update, cancel).await?;
     }
-    Ok(changed)
+    Ok(())
 }
 
 /// Declares what [`image_status`] and [`versions`] read.

@@ -125,7 +125,7 @@ pub async fn run(
         clients,
         k,
         &places,
-        |images| Some(pinned(images, k, version)),
+        |images| pinned(images, k, version),
         cancel,
     )
     .await?;

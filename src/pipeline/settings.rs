@@ -12,7 +12,6 @@ use aws_sdk_sagemaker::types::{
     CodeEditorAppSettings, CustomImage, DefaultSpaceSettings, DomainStatus, JupyterLabAppSettings,
     KernelGatewayAppSettings, UserProfileStatus, UserSettings,
 };
-use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::cancel::Deadline;
@@ -29,8 +28,7 @@ const SETTLE: Duration = Duration::from_secs(30 * 60);
 
 /// Which of a domain's two lists: user settings (a profile's, or the domain's defaults) or the
 /// domain's default space settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Section {
     User,
     Space,
@@ -390,7 +388,7 @@ pub async fn read_in_service(
         deadline.check(&format!("{} to be InService", key.label()))?;
         if cancel.sleep(backoff.next()).await {
             cancel.check(&format!(
-                "while waiting for {}; nothing was changed there yet by this step",
+                "while waiting for {} to be InService; the images, versions and app image configs exist and a re-run finishes the change",
                 key.label()
             ))?;
         }
